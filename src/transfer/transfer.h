@@ -1,0 +1,60 @@
+/*
+ * The transfer engine: moves local files to and from a store with several
+ * workers at once. Small files go whole, several at a time; large files go in
+ * parts (kv_plan_parts) on several connections at once. All part buffers come
+ * from one memory budget for the whole process, so memory stays flat however
+ * large the files are. CRC32C is computed once per byte while data streams.
+ */
+#ifndef KV_TRANSFER_H
+#define KV_TRANSFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef void (*kv_xfer_progress_cb)(uint64_t done, uint64_t total, void *payload);
+
+typedef struct kv_xfer_opts {
+    int workers;              /* 0 = 8 */
+    uint64_t part_size;       /* 0 = the backend's plan default */
+    uint64_t memory_budget;   /* bytes of part buffers in flight; 0 = workers x part size x 2 */
+    kv_xfer_progress_cb progress; /* may be NULL */
+    void *progress_payload;
+} kv_xfer_opts;
+
+/* One file to move. Inputs are set by the caller; outputs by the engine. */
+typedef struct kv_xfer_item {
+    const char *local_path;   /* in: file to read (upload) or write (download);
+                                 NULL on download = read and check only */
+    const char *key;          /* in: object key in the store */
+    uint64_t size;            /* in: bytes (upload: file size as stat'd;
+                                 download: expected object size) */
+    int check_crc;            /* in, download: compare with expect_crc32c */
+    uint32_t expect_crc32c;   /* in, download */
+    uint32_t crc32c;          /* out: CRC32C of the bytes moved */
+    int status;               /* out: KV_OK or the failure */
+} kv_xfer_item;
+
+/* Uploads every item. Returns KV_OK when all succeeded; otherwise the first
+ * failure's code with its message set on the calling thread (the message
+ * names the file and object). Items not attempted after a failure keep
+ * status KV_ECANCELED. A failed multipart upload is aborted. An upload reads
+ * exactly item->size bytes and fails if the file changed size meanwhile. */
+int kv_xfer_upload(kv_store *st, kv_xfer_item *items, size_t n, const kv_xfer_opts *opts);
+
+/* Downloads every item to its local_path: written to local_path directly
+ * (the caller decides on temporary names), created with mode 0644, fsync'd.
+ * A size or CRC mismatch is KV_ECORRUPT naming the object. */
+int kv_xfer_download(kv_store *st, kv_xfer_item *items, size_t n, const kv_xfer_opts *opts);
+
+/* Streams one object to fd in order (fd need not be seekable), using parallel
+ * ranged reads within the budget. *crc32c receives the CRC of what was written. */
+int kv_xfer_cat(kv_store *st, const char *key, int fd, const kv_xfer_opts *opts,
+                uint64_t *bytes, uint32_t *crc32c);
+
+/* Reads the whole file once and returns its CRC32C (used where the backup
+ * must know a checksum before deciding whether to upload). */
+int kv_xfer_checksum_file(const char *path, uint64_t size, uint32_t *crc32c);
+
+#endif

@@ -1,0 +1,15 @@
+/* Logging to stderr, filtered by one process-wide verbosity. Never pass a
+ * secret to these: messages are for people and may be collected. */
+#ifndef KV_UTIL_LOG_H
+#define KV_UTIL_LOG_H
+
+enum { KV_LOG_ERROR = 0, KV_LOG_INFO = 1, KV_LOG_DEBUG = 2 };
+
+void kv_log_set_level(int level);
+int kv_log_enabled(int level);
+void kv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define kv_debug(...) kv_log(KV_LOG_DEBUG, __VA_ARGS__)
+#define kv_info(...) kv_log(KV_LOG_INFO, __VA_ARGS__)
+
+#endif

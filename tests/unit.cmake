@@ -1,0 +1,11 @@
+# Unit tests of pure pieces: no server, no RocksDB.
+function(kv_unit_test name)
+  add_executable(${name} tests/${name}.c)
+  target_include_directories(${name} PRIVATE src tests)
+  target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
+  target_link_libraries(${name} PRIVATE kvault_core)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
+endfunction()
+
+kv_unit_test(test_util)

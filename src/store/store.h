@@ -97,6 +97,11 @@ struct kv_store_ops {
     int (*upload_complete)(kv_upload *up);
     void (*upload_abort)(kv_upload *up);   /* best effort; always frees up */
 
+    /* Optional (may be NULL): makes everything stored so far durable. The
+     * local store writes without fsync per file and syncs the file system
+     * once here, before a backup writes its manifest. */
+    int (*sync)(kv_store *st);
+
     void (*close)(kv_store *st);
 };
 
@@ -135,6 +140,7 @@ int kv_store_upload_part(kv_store *st, kv_upload *up, uint32_t n, uint64_t off,
                          const void *buf, size_t len, const kv_digest *digest);
 int kv_store_upload_complete(kv_store *st, kv_upload *up);
 void kv_store_upload_abort(kv_store *st, kv_upload *up);
+int kv_store_sync(kv_store *st); /* KV_OK when the backend has no sync */
 
 /* Runs op(arg) until it returns something other than KV_ETRANSIENT or the
  * store's retry budget is spent; sleeps with capped exponential backoff and

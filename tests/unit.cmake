@@ -9,3 +9,6 @@ function(kv_unit_test name)
 endfunction()
 
 kv_unit_test(test_util)
+
+add_test(NAME layers COMMAND ${CMAKE_SOURCE_DIR}/tests/layers.sh)
+set_tests_properties(layers PROPERTIES LABELS unit)

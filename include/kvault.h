@@ -89,6 +89,8 @@ typedef struct kvault_backup_info {
     uint64_t files_new;       /* files stored by this backup (not referenced) */
     uint64_t bytes_new;       /* bytes stored by this backup */
     uint64_t sequence;        /* latest sequence number of the source DB */
+    uint64_t bytes_checksummed; /* backup only: bytes read just to learn a CRC
+                                   (SSTs missing from the local checksum cache) */
 } kvault_backup_info;
 
 /* Backs up a database by path: opens it (read-write, so a consistent
@@ -148,6 +150,7 @@ typedef struct kvault_object {
 int kvault_ls(kvault *kv, const char *prefix, kvault_object **out, size_t *count);
 void kvault_free_objects(kvault_object *objs, size_t count);
 
+/* Fills out; free out->key with kvault_free(). */
 int kvault_stat(kvault *kv, const char *key, kvault_object *out);
 
 /* Uploads a local file to key / downloads key to a local file (written under

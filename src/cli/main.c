@@ -1,1 +1,161 @@
-int main(void){return 0;}
+/* kvault: back up RocksDB to object and file storage, from the command line.
+ * Exit codes: 0 success, 1 failure, 2 usage error. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define COMMON_HELP                                                                      \
+    "\nOptions of every command:\n"                                                      \
+    "      --workers N        concurrent transfers, 1..256 (default 8)\n"                \
+    "      --part-size SIZE   part size for large files (default: automatic)\n"          \
+    "      --memory SIZE      part buffer budget for the process (default: automatic)\n" \
+    "      --limit-rate RATE  bytes per second for the process, 0 = unlimited\n"        \
+    "  -v, --verbose          more messages on stderr (repeat for debug)\n"              \
+    "  -q, --quiet            no summary or progress output\n"                          \
+    "  -h, --help             this help\n"                                               \
+    "SIZE and RATE take K, M, G, T or KiB, MiB, GiB, TiB, all 1024-based (8M = 8 MiB);\n" \
+    "RATE may end in /s.\n"
+
+#define STORE_HELP                                                                      \
+    "\nSTORE is a URL: /path or file:///path, s3://bucket/prefix, az://container/prefix,\n" \
+    "gs://bucket/prefix or hdfs://namenode:port/path. Without one, the default local store\n" \
+    "is $KVAULT_STORE, else $XDG_DATA_HOME/kvault/store, else ~/.local/share/kvault/store.\n"
+
+static const cli_cmd commands[] = {
+    {"backup", "back up a RocksDB database",
+     "Usage: kvault backup --db DIR [--to STORE] [--env NAME] [--json]\n"
+     "\nTakes a consistent checkpoint of the database at DIR and uploads the files the\n"
+     "store does not already hold. Prints the new backup's id (only the id with -q).\n"
+     "\n  --db DIR      the RocksDB database to back up (required)\n"
+     "  --to STORE    where to store it (default: the default local store)\n"
+     "  --env NAME    environment folder in the store (default \"default\")\n"
+     "  --json        print the backup's details as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON, 0, 0, 1, cli_cmd_backup},
+    {"list", "list the backups in a store",
+     "Usage: kvault list [--from STORE] [--env NAME] [--json]\n"
+     "\nLists the complete backups of an environment, oldest first: id, start time (UTC),\n"
+     "files, total size and the bytes that backup stored anew. JSON gives exact bytes.\n"
+     "\n  --from STORE  the store (default: the default local store)\n"
+     "  --env NAME    environment folder (default \"default\")\n"
+     "  --json        print a JSON array\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_JSON, 0, 0, 0, cli_cmd_list},
+    {"restore", "restore a backup into a directory",
+     "Usage: kvault restore [--from STORE] [--env NAME] [--backup ID|latest] --to DIR\n"
+     "                      [--force] [--json]\n"
+     "\nDownloads a backup, checks every file against its manifest and only then moves\n"
+     "the database into place at DIR.\n"
+     "\n  --from STORE  the store (default: the default local store)\n"
+     "  --env NAME    environment folder (default \"default\")\n"
+     "  --backup ID   which backup (default: latest)\n"
+     "  --to DIR      where to put the database (required; must be empty or absent)\n"
+     "  --force       replace a non-empty DIR\n"
+     "  --json        print the result as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_TO | CLI_O_FORCE | CLI_O_JSON, 0, 0, 1,
+     cli_cmd_restore},
+    {"verify", "check a backup against its manifest",
+     "Usage: kvault verify [--from STORE] [--env NAME] [--backup ID|latest]\n"
+     "                     [--restore-check] [--json]\n"
+     "\nReads every object of a backup and checks its size and CRC32C against the\n"
+     "manifest. With --restore-check it also restores to a scratch directory, opens the\n"
+     "database and reads every key of every column family.\n"
+     "\n  --from STORE     the store (default: the default local store)\n"
+     "  --env NAME       environment folder (default \"default\")\n"
+     "  --backup ID      which backup (default: latest)\n"
+     "  --restore-check  also restore and read the database\n"
+     "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_RESTORE_CHECK | CLI_O_JSON, 0, 0, 1,
+     cli_cmd_verify},
+    {"cp", "copy a file to, from or between stores",
+     "Usage: kvault cp SRC DST\n"
+     "\nEach side is a local path or an object URL (s3://bucket/key, ...). Local to URL\n"
+     "uploads, URL to local downloads (to a temporary name, renamed when complete), URL to\n"
+     "URL goes through a temporary file in $TMPDIR (default /tmp). A DST ending in '/' or\n"
+     "naming a local directory gets SRC's file name appended.\n" COMMON_HELP,
+     0, 2, 2, 1, cli_cmd_cp},
+    {"ls", "list objects under a URL prefix",
+     "Usage: kvault ls URL [--json]\n"
+     "\nLists the objects whose keys start with URL's key: size in bytes, modification\n"
+     "time (UTC) and key relative to the store's root.\n"
+     "\n  --json  print a JSON array\n" COMMON_HELP,
+     CLI_O_JSON, 1, 1, 0, cli_cmd_ls},
+    {"cat", "write an object to stdout",
+     "Usage: kvault cat URL\n\nWrites the object's bytes to standard output, in order.\n" COMMON_HELP,
+     0, 1, 1, 1, cli_cmd_cat},
+    {"rm", "remove an object",
+     "Usage: kvault rm URL\n\nRemoves one object.\n" COMMON_HELP, 0, 1, 1, 0, cli_cmd_rm},
+    {"stat", "show an object's size, time and tag",
+     "Usage: kvault stat URL [--json]\n"
+     "\nShows the object's key, size, modification time (UTC) and entity tag.\n"
+     "\n  --json  print a JSON object\n" COMMON_HELP,
+     CLI_O_JSON, 1, 1, 0, cli_cmd_stat},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_main_help(FILE *f)
+{
+    fputs("Usage: kvault COMMAND [options]\n"
+          "\nBacks up RocksDB databases to S3, Azure Blob, GCS, HDFS or a local directory,\n"
+          "and restores them.\n\nCommands:\n",
+          f);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nRun 'kvault COMMAND --help' for a command's options.\n"
+          "Also: kvault --version, kvault --help.\n" STORE_HELP
+          "\nExit status: 0 success, 1 failure, 2 usage error.\n",
+          f);
+}
+
+static const cli_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int run_command(const cli_cmd *cmd, int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(cmd, argc, argv, &a);
+
+    if (rc < 0)
+        return CLI_OK; /* --help was printed */
+    if (rc != CLI_OK)
+        return rc;
+    kvault_set_verbosity(a.verbose);
+    if (cmd->progress)
+        cli_progress_setup(&a);
+    rc = cmd->run(&a);
+    if (fflush(stdout) != 0 && rc == CLI_OK) {
+        perror("kvault: writing output");
+        rc = CLI_FAIL;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const cli_cmd *cmd;
+
+    if (argc < 2) {
+        print_main_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_main_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("kvault %s\n", KVAULT_VERSION);
+        return CLI_OK;
+    }
+    cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "kvault: unknown command '%s'\nTry 'kvault --help'.\n", argv[1]);
+        return CLI_USAGE;
+    }
+    return run_command(cmd, argc - 1, argv + 1);
+}

@@ -70,6 +70,9 @@ struct kv_store_ops {
     uint64_t max_part;             /* largest part */
     uint32_t max_parts;            /* most parts in one upload */
 
+    /* Allocates the backend's handle. kv_store_open then fills its common
+     * head (ops, url, opts) and owns url: it frees it after close, so a
+     * backend reads these fields but never frees them. */
     int (*open)(const kv_url *url, const kv_store_opts *opts, kv_store **out);
     /* Stores len bytes at key, replacing any object there. */
     int (*put)(kv_store *st, const char *key, const void *buf, size_t len,

@@ -18,7 +18,9 @@ typedef void (*kv_xfer_progress_cb)(uint64_t done, uint64_t total, void *payload
 typedef struct kv_xfer_opts {
     int workers;              /* 0 = 8 */
     uint64_t part_size;       /* 0 = the backend's plan default */
-    uint64_t memory_budget;   /* bytes of part buffers in flight; 0 = workers x part size x 2 */
+    uint64_t memory_budget;   /* bytes of part buffers in flight, for the whole
+                                 process; 0 = (workers + 2) x part size, at most
+                                 1 GiB unless one part is larger */
     kv_xfer_progress_cb progress; /* may be NULL */
     void *progress_payload;
 } kv_xfer_opts;
@@ -56,5 +58,10 @@ int kv_xfer_cat(kv_store *st, const char *key, int fd, const kv_xfer_opts *opts,
 /* Reads the whole file once and returns its CRC32C (used where the backup
  * must know a checksum before deciding whether to upload). */
 int kv_xfer_checksum_file(const char *path, uint64_t size, uint32_t *crc32c);
+
+/* For tests and diagnostics: the most bytes of part buffers the process has
+ * held at once since start or the last reset. */
+uint64_t kv_xfer_budget_peak(void);
+void kv_xfer_budget_reset_peak(void);
 
 #endif

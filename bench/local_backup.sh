@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# kvault's local backup against RocksDB's own BackupEngine and cp, side by
+# side in one run, then an incremental backup after ~1% of the keys change.
+#
+#   bench/local_backup.sh [SIZE] [WORKERS]     (defaults: 2G, 8)
+#
+# Builds into build/ if needed, generates a SIZE database with kvault-gendb
+# under $KV_BENCH_DIR (default /tmp/kvault-bench, removed at the end unless
+# KV_BENCH_KEEP=1), and measures every run with /usr/bin/time -v: wall time,
+# CPU time (user + sys) and peak RSS. Before each run the page cache is
+# dropped when we may (root); otherwise the runs are warm and the table says
+# so. Prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${1:-2G}
+WORKERS=${2:-8}
+DIR=${KV_BENCH_DIR:-/tmp/kvault-bench}
+KVAULT=$PWD/build/kvault
+GENDB=$PWD/build/kvault-gendb
+BENGINE=$PWD/build/kvault-bench-backupengine
+
+[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+if [[ ! -x $KVAULT || ! -x $GENDB || ! -x $BENGINE ]]; then
+    cmake -S . -B build >/dev/null
+    cmake --build build -j"$(nproc)" --target kvault kvault-gendb kvault-bench-backupengine
+fi
+
+rm -rf "$DIR"
+mkdir -p "$DIR"
+[[ ${KV_BENCH_KEEP:-0} == 1 ]] || trap 'rm -rf "$DIR"' EXIT
+export KVAULT_CACHE_DIR=$DIR/cache
+
+CACHE=cold
+drop_caches() {
+    sync
+    if [[ $CACHE == cold ]] && ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
+        CACHE=warm
+        echo "(cannot drop the page cache: runs are warm-cache)" >&2
+    fi
+}
+
+# measure NAME COMMAND...: one timed run; appends "NAME wall cpu rss_kib" to results.
+measure() {
+    local name=$1
+    shift
+    drop_caches
+    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
+        echo "$name failed:" >&2
+        cat "$DIR/$name.err" >&2
+        exit 1
+    }
+    awk -v name="$name" '
+        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
+                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+        /User time/ { cpu += $NF }
+        /System time/ { cpu += $NF }
+        /Maximum resident set size/ { rss = $NF }
+        END { printf "%s %.2f %.2f %d\n", name, wall, cpu, rss }' "$DIR/time.txt" >>"$DIR/results"
+}
+
+echo "generating a $SIZE database..." >&2
+"$GENDB" --size "$SIZE" --cfs 4 "$DIR/db" >&2
+DB_BYTES=$(du -sb "$DIR/db" | cut -f1)
+
+echo "full backups ($WORKERS workers / threads)..." >&2
+measure "kvault backup" "$KVAULT" backup --db "$DIR/db" --to "$DIR/kstore" --workers "$WORKERS" --json
+measure "BackupEngine" "$BENGINE" "$DIR/db" "$DIR/bestore" "$WORKERS"
+measure "cp -r" cp -r "$DIR/db" "$DIR/cpcopy"
+measure "cp -r + sync" sh -c 'cp -r "$1" "$2" && sync' sh "$DIR/db" "$DIR/cpcopy2"
+
+echo "changing ~1% of the keys, incremental backups..." >&2
+"$GENDB" --update 1 "$DIR/db" >&2
+measure "kvault backup, incremental" "$KVAULT" backup --db "$DIR/db" --to "$DIR/kstore" --workers "$WORKERS" --json
+measure "BackupEngine, incremental" "$BENGINE" "$DIR/db" "$DIR/bestore" "$WORKERS"
+
+python3 - "$DIR" "$DB_BYTES" "$SIZE" "$WORKERS" "$CACHE" <<'EOF'
+import json, sys
+d, db_bytes, size, workers, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+rows = []
+for line in open(f"{d}/results"):
+    *name, wall, cpu, rss = line.split()
+    rows.append((" ".join(name), float(wall), float(cpu), int(rss)))
+full = json.load(open(f"{d}/kvault backup.out"))
+inc = json.load(open(f"{d}/kvault backup, incremental.out"))
+gib = db_bytes / 2**30
+base = {r[0]: r for r in rows}
+print(f"Database: {db_bytes / 2**30:.2f} GiB ({size} requested), 4 column families; "
+      f"{workers} workers/threads; {cache} page cache before each run.\n")
+print("| run | wall s | MiB/s | CPU s | CPU s/GiB | peak RSS MiB | wall vs kvault |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for name, wall, cpu, rss in rows:
+    ref = base["kvault backup, incremental" if "incremental" in name else "kvault backup"][1]
+    mibs = db_bytes / 2**20 / wall if wall > 0 else 0
+    print(f"| {name} | {wall:.2f} | {mibs:.0f} | {cpu:.2f} | {cpu / gib:.2f} | {rss / 1024:.0f} | "
+          f"{wall / ref if ref else 0:.2f}x |")
+print(f"\nkvault full backup stored {full['bytes_new'] / 2**20:.1f} MiB in {full['files_new']} files; "
+      f"the incremental one stored {inc['bytes_new'] / 2**20:.1f} MiB in {inc['files_new']} files "
+      f"of {inc['bytes'] / 2**20:.1f} MiB ({100 * inc['bytes_new'] / max(inc['bytes'], 1):.1f}%).")
+print("MiB/s is the database size over wall time (for incremental runs too).")
+EOF

@@ -1,0 +1,21 @@
+/* What the backup layer's files share. */
+#ifndef KV_BACKUP_INTERNAL_H
+#define KV_BACKUP_INTERNAL_H
+
+#include "backup/manifest.h"
+#include "kvault.h"
+#include "store/store.h"
+#include "transfer/transfer.h"
+
+struct kvault {
+    kv_store *st;
+    kv_xfer_opts xo;
+};
+
+void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out);
+
+/* Downloads every file of m into dir, checking each against its size and
+ * CRC32C; with dir NULL only reads and checks them. */
+int kv_fetch_backup(kvault *kv, const kv_manifest *m, const char *dir);
+
+#endif

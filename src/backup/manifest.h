@@ -1,0 +1,54 @@
+/* The manifest: the JSON document that makes a backup exist. It lists every
+ * file of the database with its size, CRC32C and the object holding it, and
+ * says where the backup came from. Parsing treats the document as hostile:
+ * restore writes files named by it and reads objects named by it. */
+#ifndef KV_BACKUP_MANIFEST_H
+#define KV_BACKUP_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KV_MANIFEST_FORMAT "kvault-backup"
+#define KV_MANIFEST_VERSION 1
+
+typedef struct kv_mfile {
+    char *name;        /* file name in the database directory */
+    uint64_t size;
+    uint32_t crc32c;
+    char *object;      /* key of the object holding it, relative to the store root */
+} kv_mfile;
+
+typedef struct kv_manifest {
+    char id[64];
+    char env[128];
+    char date[16];
+    int64_t created_unix;
+    double seconds;
+    char *tool_version;
+    char *db_path;
+    char *hostname;
+    char *db_identity;
+    char **column_families;
+    size_t ncolumn_families;
+    uint64_t sequence;
+    uint64_t files_new;    /* files stored by this backup */
+    uint64_t bytes_new;
+    kv_mfile *files;
+    size_t nfiles;
+} kv_manifest;
+
+/* Serialises m (totals of all files are computed here) into malloc'd JSON. */
+int kv_manifest_encode(const kv_manifest *m, char **json, size_t *len);
+
+/* Parses the manifest stored at key for env. Every field is checked; a bad
+ * one is KV_EINVAL naming key and the field. Free out with kv_manifest_free
+ * (also after a failure). */
+int kv_manifest_parse(const char *key, const char *env, const char *json, size_t len,
+                      kv_manifest *out);
+
+void kv_manifest_free(kv_manifest *m);
+
+/* Sum of the sizes of all files. */
+uint64_t kv_manifest_bytes(const kv_manifest *m);
+
+#endif

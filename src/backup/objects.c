@@ -1,0 +1,190 @@
+/* Opening stores and the object operations of the public API. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup/internal.h"
+#include "backup/layout.h"
+#include "util/err.h"
+#include "util/rate.h"
+#include "util/url.h"
+
+int kvault_open(const char *store_url, const kvault_options *opts, kvault **out)
+{
+    kvault *kv = calloc(1, sizeof *kv);
+    int rc;
+
+    if (!kv)
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    if ((rc = kv_store_open(store_url, NULL, &kv->st))) {
+        free(kv);
+        return rc;
+    }
+    if (opts) {
+        kv->xo = (kv_xfer_opts){opts->workers, opts->part_size, opts->memory_budget,
+                                opts->progress, opts->progress_payload};
+        /* the limit is the process's, shared by every handle */
+        if (opts->rate_limit)
+            kv_rate_set(opts->rate_limit);
+    }
+    *out = kv;
+    return KV_OK;
+}
+
+void kvault_close(kvault *kv)
+{
+    if (!kv)
+        return;
+    kv_store_close(kv->st);
+    free(kv);
+}
+
+/* The store URL holding the object a URL names, and the object's key. */
+static int split_object_url(const char *url, char **store, char **key)
+{
+    kv_url u;
+    int rc = kv_url_parse(url, &u);
+    if (rc)
+        return rc;
+    if (strcmp(u.scheme, "file") == 0) {
+        *store = strdup("/");
+        *key = strdup(u.path + 1);
+    } else {
+        *key = strdup(u.path);
+        if (asprintf(store, u.port ? "%s://%s:%d" : "%s://%s", u.scheme, u.host, u.port) < 0)
+            *store = NULL;
+    }
+    kv_url_free(&u);
+    if (!*store || !*key) {
+        free(*store);
+        free(*key);
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    }
+    return KV_OK;
+}
+
+int kvault_open_url(const char *url, const kvault_options *opts, kvault **out, char **key)
+{
+    char *store, *k;
+    int rc = split_object_url(url, &store, &k);
+    if (rc)
+        return rc;
+    rc = kvault_open(store, opts, out);
+    free(store);
+    if (rc)
+        free(k);
+    else
+        *key = k;
+    return rc;
+}
+
+typedef struct listing {
+    kvault_object *objs;
+    size_t n, cap;
+} listing;
+
+static int collect(const char *key, const kv_object_info *info, void *payload)
+{
+    listing *l = payload;
+    kvault_object *o;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        kvault_object *p = realloc(l->objs, cap * sizeof *p);
+        if (!p)
+            return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
+        l->objs = p;
+        l->cap = cap;
+    }
+    o = &l->objs[l->n];
+    if (!(o->key = strdup(key)))
+        return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
+    o->size = info->size;
+    o->mtime_unix = info->mtime_unix;
+    snprintf(o->etag, sizeof o->etag, "%s", info->etag);
+    l->n++;
+    return 0;
+}
+
+int kvault_ls(kvault *kv, const char *prefix, kvault_object **out, size_t *count)
+{
+    listing l = {0};
+    int rc = kv_store_list(kv->st, prefix ? prefix : "", collect, &l);
+    if (rc) {
+        kvault_free_objects(l.objs, l.n);
+        return rc;
+    }
+    *out = l.objs;
+    *count = l.n;
+    return KV_OK;
+}
+
+void kvault_free_objects(kvault_object *objs, size_t count)
+{
+    for (size_t i = 0; objs && i < count; i++)
+        free(objs[i].key);
+    free(objs);
+}
+
+int kvault_stat(kvault *kv, const char *key, kvault_object *out)
+{
+    kv_object_info info;
+    int rc = kv_store_stat(kv->st, key, &info);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    if (!(out->key = strdup(key)))
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    out->size = info.size;
+    out->mtime_unix = info.mtime_unix;
+    snprintf(out->etag, sizeof out->etag, "%s", info.etag);
+    return KV_OK;
+}
+
+int kvault_put_file(kvault *kv, const char *local_path, const char *key)
+{
+    struct stat st;
+    kv_xfer_item item = {.local_path = local_path, .key = key};
+    if (stat(local_path, &st) != 0)
+        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot stat '%s'", local_path);
+    if (!S_ISREG(st.st_mode))
+        return kv_seterr(KV_EINVAL, "'%s' is not a regular file", local_path);
+    item.size = (uint64_t)st.st_size;
+    return kv_xfer_upload(kv->st, &item, 1, &kv->xo);
+}
+
+int kvault_get_file(kvault *kv, const char *key, const char *local_path)
+{
+    kv_object_info info;
+    kv_xfer_item item = {.key = key};
+    char *tmp = NULL, rnd[7];
+    int rc;
+
+    if ((rc = kv_store_stat(kv->st, key, &info)) || (rc = kv_random_hex(rnd, 6)))
+        return rc;
+    if (asprintf(&tmp, "%s.kvault-tmp-%s", local_path, rnd) < 0)
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    item.local_path = tmp;
+    item.size = info.size;
+    rc = kv_xfer_download(kv->st, &item, 1, &kv->xo);
+    if (!rc && rename(tmp, local_path) != 0)
+        rc = kv_seterr_errno(kv_errno_code(errno), errno, "cannot rename '%s' to '%s'", tmp, local_path);
+    if (rc)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int kvault_cat(kvault *kv, const char *key, int fd)
+{
+    uint64_t bytes;
+    uint32_t crc;
+    return kv_xfer_cat(kv->st, key, fd, &kv->xo, &bytes, &crc);
+}
+
+int kvault_rm(kvault *kv, const char *key)
+{
+    return kv_store_remove(kv->st, key);
+}

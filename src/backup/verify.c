@@ -1,0 +1,60 @@
+/* Verifying a backup: every object is read back and checked against the
+ * manifest; with restore_check the backup is also restored into a scratch
+ * directory and every key of every column family is read. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/catalog.h"
+#include "backup/internal.h"
+#include "backup/layout.h"
+#include "backup/localdir.h"
+#include "backup/rocks.h"
+#include "util/err.h"
+
+static int make_scratch(char **out)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    if (asprintf(out, "%s/kvault-verify-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
+        *out = NULL;
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    }
+    if (!mkdtemp(*out))
+        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot create scratch directory '%s'", *out);
+    return KV_OK;
+}
+
+static int restore_check(kvault *kv, const kv_manifest *m, kvault_verify_report *rep)
+{
+    char *scratch = NULL;
+    int rc = make_scratch(&scratch);
+    if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)))
+        rc = kv_rdb_check(scratch, 1, &rep->column_families, &rep->keys);
+    if (scratch)
+        kv_rm_rf_quiet(scratch);
+    free(scratch);
+    rep->restore_checked = rc == KV_OK;
+    return rc;
+}
+
+int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_report *out)
+{
+    const char *env;
+    kv_manifest m = {0};
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
+        (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
+        goto out;
+    kv_info_from_manifest(&m, &out->backup);
+    rc = opts && opts->restore_check ? restore_check(kv, &m, out) : kv_fetch_backup(kv, &m, NULL);
+    if (rc)
+        goto out;
+    out->objects_checked = m.nfiles;
+    out->bytes_checked = kv_manifest_bytes(&m);
+out:
+    kv_manifest_free(&m);
+    return rc;
+}

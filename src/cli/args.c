@@ -1,0 +1,322 @@
+/* Command line parsing and the checks on every option's value. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+enum {
+    OPT_DB = 256,
+    OPT_TO,
+    OPT_FROM,
+    OPT_ENV,
+    OPT_BACKUP,
+    OPT_FORCE,
+    OPT_JSON,
+    OPT_RESTORE_CHECK,
+    OPT_WORKERS,
+    OPT_PART_SIZE,
+    OPT_MEMORY,
+    OPT_LIMIT_RATE,
+};
+
+/* Every long option, with the CLI_O_* bit a command must accept for it
+ * (0 = accepted by every command). */
+static const struct {
+    struct option opt;
+    unsigned bit;
+} all_options[] = {
+    {{"db", required_argument, NULL, OPT_DB}, CLI_O_DB},
+    {{"to", required_argument, NULL, OPT_TO}, CLI_O_TO},
+    {{"from", required_argument, NULL, OPT_FROM}, CLI_O_FROM},
+    {{"env", required_argument, NULL, OPT_ENV}, CLI_O_ENV},
+    {{"backup", required_argument, NULL, OPT_BACKUP}, CLI_O_BACKUP},
+    {{"force", no_argument, NULL, OPT_FORCE}, CLI_O_FORCE},
+    {{"json", no_argument, NULL, OPT_JSON}, CLI_O_JSON},
+    {{"restore-check", no_argument, NULL, OPT_RESTORE_CHECK}, CLI_O_RESTORE_CHECK},
+    {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
+    {{"part-size", required_argument, NULL, OPT_PART_SIZE}, 0},
+    {{"memory", required_argument, NULL, OPT_MEMORY}, 0},
+    {{"limit-rate", required_argument, NULL, OPT_LIMIT_RATE}, 0},
+    {{"verbose", no_argument, NULL, 'v'}, 0},
+    {{"quiet", no_argument, NULL, 'q'}, 0},
+    {{"help", no_argument, NULL, 'h'}, 0},
+};
+
+#define N_OPTIONS (sizeof(all_options) / sizeof(all_options[0]))
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+#define TIB (1024ull * GIB)
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kvault %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'kvault %s --help'.\n", cmd);
+    return CLI_USAGE;
+}
+
+int cli_fail(void)
+{
+    const char *msg = kvault_errmsg();
+    fprintf(stderr, "kvault: %s\n", msg && *msg ? msg : "failed (no message)");
+    return CLI_FAIL;
+}
+
+int cli_check(int kvrc)
+{
+    cli_progress_end();
+    return kvrc == KV_OK ? CLI_OK : cli_fail();
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t unit_multiplier(const char *unit, int *ok)
+{
+    static const struct {
+        const char *name;
+        uint64_t mult;
+    } units[] = {
+        {"", 1},       {"b", 1},        {"k", KIB},      {"kib", KIB}, {"m", MIB},
+        {"mib", MIB},  {"g", GIB},      {"gib", GIB},    {"t", TIB},   {"tib", TIB},
+    };
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(unit, units[i].name) == 0) {
+            *ok = 1;
+            return units[i].mult;
+        }
+    }
+    *ok = 0;
+    return 0;
+}
+
+int cli_parse_size(const char *text, int allow_per_s, uint64_t *out)
+{
+    char unit[8];
+    char *end;
+    size_t ulen;
+    int ok;
+    double num, bytes;
+    uint64_t mult;
+
+    if (!isdigit((unsigned char)text[0]) && text[0] != '.')
+        return -1;
+    errno = 0;
+    num = strtod(text, &end);
+    if (errno || end == text)
+        return -1;
+    ulen = strlen(end);
+    if (allow_per_s && ulen >= 2 && strcmp(end + ulen - 2, "/s") == 0)
+        ulen -= 2;
+    if (ulen >= sizeof(unit))
+        return -1;
+    memcpy(unit, end, ulen);
+    unit[ulen] = '\0';
+    mult = unit_multiplier(unit, &ok);
+    if (!ok)
+        return -1;
+    bytes = num * (double)mult;
+    if (!isfinite(bytes) || bytes >= 18446744073709551615.0)
+        return -1;
+    *out = (uint64_t)llround(bytes);
+    return 0;
+}
+
+static int parse_workers(const char *cmd, const char *text, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > 256)
+        return cli_usage_error(cmd, "--workers must be 1..256, got '%s'", text);
+    *out = (int)v;
+    return CLI_OK;
+}
+
+/* Parses a size option and checks it lies in [min, max]. */
+static int parse_size_opt(const char *cmd, const char *name, const char *text, int is_rate,
+                          uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+
+    if (cli_parse_size(text, is_rate, &v) != 0)
+        return cli_usage_error(cmd, "--%s: '%s' is not a %s (e.g. %s; K, M, G, T = KiB, MiB, GiB, TiB)",
+                               name, text, is_rate ? "rate" : "size",
+                               is_rate ? "500K, 20M, 1G/s" : "8M, 64MiB, 1G");
+    if (v < min || v > max)
+        return cli_usage_error(cmd, "--%s must be between %llu and %llu bytes, got '%s'", name,
+                               (unsigned long long)min, (unsigned long long)max, text);
+    *out = v;
+    return CLI_OK;
+}
+
+/* Applies one parsed option to *a. */
+static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
+{
+    switch (id) {
+    case OPT_DB: a->db = arg; break;
+    case OPT_TO: a->to = arg; break;
+    case OPT_FROM: a->from = arg; break;
+    case OPT_ENV: a->env = arg; break;
+    case OPT_BACKUP: a->backup = arg; break;
+    case OPT_FORCE: a->force = 1; break;
+    case OPT_JSON: a->json = 1; break;
+    case OPT_RESTORE_CHECK: a->restore_check = 1; break;
+    case OPT_WORKERS: return parse_workers(cmd, arg, &a->kvopts.workers);
+    case OPT_PART_SIZE:
+        return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->kvopts.part_size);
+    case OPT_MEMORY:
+        return parse_size_opt(cmd, "memory", arg, 0, MIB, TIB, &a->kvopts.memory_budget);
+    case OPT_LIMIT_RATE:
+        /* 0 means unlimited, as in the library. */
+        return parse_size_opt(cmd, "limit-rate", arg, 1, 0, TIB, &a->kvopts.rate_limit);
+    case 'v': a->verbose++; break;
+    case 'q': a->quiet = 1; break;
+    }
+    return CLI_OK;
+}
+
+/* Reports what getopt_long rejected. optopt holds the short option's letter,
+ * the long option's id (>= 256) when its value was missing or unwanted, or 0
+ * for an unknown long option. */
+static int getopt_error(const char *cmd, int c, char **argv)
+{
+    char name[64];
+    const char *arg = argv[optind - 1];
+
+    if (optopt > 0 && optopt < 256)
+        snprintf(name, sizeof(name), "-%c", optopt);
+    else
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+    if (c == ':')
+        return cli_usage_error(cmd, "option '%s' needs a value", name);
+    if (optopt >= 256)
+        return cli_usage_error(cmd, "option '%s' takes no value", name);
+    return cli_usage_error(cmd, "unknown option '%s'", name);
+}
+
+static int check_positionals(const cli_cmd *cmd, const cli_args *a)
+{
+    if (a->npos >= cmd->min_pos && a->npos <= cmd->max_pos)
+        return CLI_OK;
+    if (cmd->max_pos == 0)
+        return cli_usage_error(cmd->name, "unexpected argument '%s'", a->pos[0]);
+    if (a->npos > cmd->max_pos)
+        return cli_usage_error(cmd->name, "unexpected argument '%s'", a->pos[cmd->max_pos]);
+    return cli_usage_error(cmd->name, "needs %d argument%s, got %d", cmd->min_pos,
+                           cmd->min_pos == 1 ? "" : "s", a->npos);
+}
+
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
+{
+    struct option longopts[N_OPTIONS + 1];
+    size_t n = 0;
+    int c, rc = CLI_OK;
+
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (all_options[i].bit == 0 || (cmd->accepts & all_options[i].bit))
+            longopts[n++] = all_options[i].opt;
+    memset(&longopts[n], 0, sizeof(longopts[n]));
+
+    memset(a, 0, sizeof(*a));
+    a->cmd = cmd->name;
+    opterr = 0;
+    optind = 1;
+    while (rc == CLI_OK && (c = getopt_long(argc, argv, ":hvq", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(cmd->help, stdout);
+            return -1;
+        }
+        if (c == '?' || c == ':')
+            rc = getopt_error(cmd->name, c, argv);
+        else
+            rc = apply_option(cmd->name, c, optarg, a);
+    }
+    if (rc != CLI_OK)
+        return rc;
+    if (a->quiet && a->verbose)
+        return cli_usage_error(cmd->name, "-q/--quiet and -v/--verbose exclude each other");
+    a->pos = argv + optind;
+    a->npos = argc - optind;
+    return check_positionals(cmd, a);
+}
+
+int cli_default_store(char *buf, size_t len)
+{
+    const char *env = getenv("KVAULT_STORE");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+
+    if (env && *env)
+        n = snprintf(buf, len, "%s", env);
+    else if (xdg && *xdg)
+        n = snprintf(buf, len, "%s/kvault/store", xdg);
+    else if (home && *home)
+        n = snprintf(buf, len, "%s/.local/share/kvault/store", home);
+    else
+        n = -1;
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* mkdir -p for the default store, which the CLI (not the user) chose. */
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(path);
+
+    if (len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int cli_open_store(cli_args *a, const char *url, int create, kvault **out)
+{
+    char def[PATH_MAX];
+
+    if (!url) {
+        if (cli_default_store(def, sizeof(def)) != 0) {
+            fprintf(stderr, "kvault: no store given and no default: set KVAULT_STORE or HOME\n");
+            return CLI_FAIL;
+        }
+        if (create && mkdir_p(def) != 0) {
+            fprintf(stderr, "kvault: cannot create default store %s: %s\n", def, strerror(errno));
+            return CLI_FAIL;
+        }
+        url = def;
+    }
+    if (a->verbose)
+        fprintf(stderr, "kvault: store %s\n", url);
+    if (kvault_open(url, &a->kvopts, out) != KV_OK)
+        return cli_fail();
+    return CLI_OK;
+}

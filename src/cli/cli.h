@@ -1,0 +1,109 @@
+/* The kvault command: shared pieces of the command line tool. Internal to
+ * src/cli; like the rest of the CLI it builds only on the public kvault.h. */
+#ifndef KV_CLI_H
+#define KV_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kvault.h"
+
+/* Exit codes. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Command-specific options a command may accept (a bit each). */
+enum {
+    CLI_O_DB = 1u << 0,
+    CLI_O_TO = 1u << 1,
+    CLI_O_FROM = 1u << 2,
+    CLI_O_ENV = 1u << 3,
+    CLI_O_BACKUP = 1u << 4,
+    CLI_O_FORCE = 1u << 5,
+    CLI_O_JSON = 1u << 6,
+    CLI_O_RESTORE_CHECK = 1u << 7,
+};
+
+/* Everything the command line said, for any command. */
+typedef struct cli_args {
+    const char *cmd;          /* command name, for messages */
+    const char *db, *to, *from, *env, *backup;
+    int force, json, restore_check;
+    int verbose, quiet;
+    kvault_options kvopts;    /* workers, sizes, rate; progress set later */
+    char **pos;               /* positional arguments */
+    int npos;
+} cli_args;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary;      /* one line for `kvault --help` */
+    const char *help;         /* full text for `kvault NAME --help` */
+    unsigned accepts;         /* CLI_O_* bits */
+    int min_pos, max_pos;     /* positional argument count */
+    int progress;             /* shows a progress line on a terminal */
+    int (*run)(cli_args *a);
+} cli_cmd;
+
+/* ---- args.c ---- */
+
+/* Parses argv (argv[0] is the command name) into *a. Returns CLI_OK,
+ * CLI_USAGE after printing the problem, or -1 when --help was printed. */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a);
+
+/* Prints "kvault CMD: <message>" and the --help hint; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "kvault: <kvault_errmsg()>"; returns CLI_FAIL. */
+int cli_fail(void);
+
+/* Ends the progress line, then maps a library status to an exit code,
+ * printing the library's message on failure. */
+int cli_check(int kvrc);
+
+/* Seconds on a monotonic clock, for timing commands. */
+double cli_now(void);
+
+/* Parses "64M", "1GiB", "4096" (K/M/G/T and KiB/MiB/GiB/TiB are all
+ * 1024-based). allow_per_s accepts a trailing "/s" for rates. */
+int cli_parse_size(const char *text, int allow_per_s, uint64_t *out);
+
+/* The default local store: $KVAULT_STORE, $XDG_DATA_HOME/kvault/store or
+ * ~/.local/share/kvault/store. Writes into buf. */
+int cli_default_store(char *buf, size_t len);
+
+/* Opens the store named by url, or the default store when url is NULL
+ * (creating its directory if create is set). */
+int cli_open_store(cli_args *a, const char *url, int create, kvault **out);
+
+/* ---- format.c ---- */
+
+/* "1.2 GiB", "512 B" into buf. */
+const char *cli_human_size(uint64_t n, char *buf, size_t len);
+/* "2026-11-23 12:50:00" (UTC) into buf. */
+const char *cli_utc_time(int64_t unix_secs, char *buf, size_t len);
+/* Writes s as a JSON string literal. */
+void cli_json_str(FILE *f, const char *s);
+/* Writes the fields of info as JSON members (no braces). */
+void cli_json_backup_fields(FILE *f, const kvault_backup_info *info);
+
+/* ---- progress.c ---- */
+
+/* Turns the progress line on (when stderr is a terminal and the command is
+ * not quiet or JSON) by setting a->kvopts.progress. */
+void cli_progress_setup(cli_args *a);
+/* Clears the progress line, if one was drawn. */
+void cli_progress_end(void);
+
+/* ---- commands ---- */
+
+int cli_cmd_backup(cli_args *a);
+int cli_cmd_list(cli_args *a);
+int cli_cmd_restore(cli_args *a);
+int cli_cmd_verify(cli_args *a);
+int cli_cmd_cp(cli_args *a);
+int cli_cmd_ls(cli_args *a);
+int cli_cmd_cat(cli_args *a);
+int cli_cmd_rm(cli_args *a);
+int cli_cmd_stat(cli_args *a);
+
+#endif

@@ -1,0 +1,166 @@
+/* Commands over backups: backup, list, restore, verify. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_backup_json(const kvault_backup_info *info)
+{
+    fputs("{", stdout);
+    cli_json_backup_fields(stdout, info);
+    fputs("}\n", stdout);
+}
+
+int cli_cmd_backup(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_backup_opts bo = {.env = a->env};
+    kvault_backup_info info;
+    char total[32], fresh[32];
+    int rc;
+
+    if (!a->db)
+        return cli_usage_error(a->cmd, "--db is required");
+    rc = cli_open_store(a, a->to, 1, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_backup(kv, a->db, &bo, &info));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+
+    if (a->json)
+        print_backup_json(&info);
+    else if (a->quiet)
+        printf("%s\n", info.id);
+    else
+        printf("backup %s done: %" PRIu64 " files, %s, %s new in %.1f s\n", info.id, info.files,
+               cli_human_size(info.bytes, total, sizeof(total)),
+               cli_human_size(info.bytes_new, fresh, sizeof(fresh)), info.seconds);
+    return CLI_OK;
+}
+
+static void print_list_json(const kvault_backup_info *list, size_t n)
+{
+    fputs("[", stdout);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ",\n {" : "\n {", stdout);
+        cli_json_backup_fields(stdout, &list[i]);
+        fputs("}", stdout);
+    }
+    fputs(n ? "\n]\n" : "]\n", stdout);
+}
+
+static void print_list_table(const kvault_backup_info *list, size_t n)
+{
+    int idw = 2;
+    char when[32], size[32], fresh[32];
+
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(list[i].id) > idw)
+            idw = (int)strlen(list[i].id);
+    printf("%-*s  %-19s  %8s  %10s  %10s\n", idw, "ID", "TIME (UTC)", "FILES", "SIZE", "NEW");
+    for (size_t i = 0; i < n; i++)
+        printf("%-*s  %-19s  %8" PRIu64 "  %10s  %10s\n", idw, list[i].id,
+               cli_utc_time(list[i].started_unix, when, sizeof(when)), list[i].files,
+               cli_human_size(list[i].bytes, size, sizeof(size)),
+               cli_human_size(list[i].bytes_new, fresh, sizeof(fresh)));
+}
+
+int cli_cmd_list(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_backup_info *list = NULL;
+    size_t n = 0;
+    int rc;
+
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_list(kv, a->env, &list, &n));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+
+    if (a->json)
+        print_list_json(list, n);
+    else if (n == 0 && !a->quiet)
+        fprintf(stderr, "no backups in env '%s'\n", a->env ? a->env : "default");
+    else if (n > 0)
+        print_list_table(list, n);
+    kvault_free(list);
+    return CLI_OK;
+}
+
+int cli_cmd_restore(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_restore_opts ro = {.env = a->env, .backup_id = a->backup, .force = a->force};
+    kvault_backup_info info;
+    char size[32];
+    double start;
+    int rc;
+
+    if (!a->to)
+        return cli_usage_error(a->cmd, "--to DIR is required");
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    start = cli_now();
+    rc = cli_check(kvault_restore(kv, &ro, a->to, &info));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+
+    if (a->json) {
+        fputs("{\"backup\": {", stdout);
+        cli_json_backup_fields(stdout, &info);
+        fputs("}, \"dest\": ", stdout);
+        cli_json_str(stdout, a->to);
+        printf(", \"seconds\": %.3f}\n", cli_now() - start);
+    } else if (!a->quiet) {
+        printf("restored backup %s to %s: %" PRIu64 " files, %s in %.1f s\n", info.id, a->to,
+               info.files, cli_human_size(info.bytes, size, sizeof(size)), cli_now() - start);
+    }
+    return CLI_OK;
+}
+
+static void print_verify_json(const kvault_verify_report *r)
+{
+    fputs("{\"backup\": {", stdout);
+    cli_json_backup_fields(stdout, &r->backup);
+    printf("}, \"ok\": true, \"objects_checked\": %" PRIu64 ", \"bytes_checked\": %" PRIu64
+           ", \"restore_checked\": %s, \"column_families\": %" PRIu64 ", \"keys\": %" PRIu64 "}\n",
+           r->objects_checked, r->bytes_checked, r->restore_checked ? "true" : "false",
+           r->column_families, r->keys);
+}
+
+int cli_cmd_verify(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_verify_opts vo = {.env = a->env, .backup_id = a->backup, .restore_check = a->restore_check};
+    kvault_verify_report r;
+    char size[32];
+    int rc;
+
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_verify(kv, &vo, &r));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+
+    if (a->json) {
+        print_verify_json(&r);
+    } else if (!a->quiet) {
+        printf("backup %s OK: %" PRIu64 " objects, %s checked", r.backup.id, r.objects_checked,
+               cli_human_size(r.bytes_checked, size, sizeof(size)));
+        if (r.restore_checked)
+            printf("; restored and read %" PRIu64 " keys in %" PRIu64 " column families", r.keys,
+                   r.column_families);
+        printf("\n");
+    }
+    return CLI_OK;
+}

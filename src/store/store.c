@@ -1,0 +1,350 @@
+/* The backend registry, part planning and the retrying wrappers that the
+ * rest of kvault calls instead of a backend's table directly. */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+#define MIB (1024ull * 1024ull)
+#define DEFAULT_PART (8 * MIB)
+#define BACKOFF_BASE_MS 200.0
+#define BACKOFF_CAP_MS 10000.0
+
+extern const kv_store_ops kv_file_ops;
+extern const kv_store_ops kv_s3_ops;
+
+/* Every backend, by scheme. A new backend adds its table here:
+ * `extern const kv_store_ops kv_s3_ops;` above and `&kv_s3_ops,` below. */
+static const kv_store_ops *const backends[] = {
+    &kv_file_ops,
+    &kv_s3_ops,
+};
+
+const kv_store_ops *kv_store_backend(const char *scheme)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->scheme, scheme) == 0)
+            return backends[i];
+    return NULL;
+}
+
+static void fill_defaults(const kv_store_opts *in, kv_store_opts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in)
+        *out = *in;
+    if (out->connect_timeout_s <= 0)
+        out->connect_timeout_s = 10;
+    if (out->stall_timeout_s <= 0)
+        out->stall_timeout_s = 60;
+    if (out->max_retries <= 0)
+        out->max_retries = 6;
+}
+
+int kv_store_open(const char *url, const kv_store_opts *opts, kv_store **out)
+{
+    kv_url u;
+    kv_store_opts o;
+    const kv_store_ops *ops;
+    kv_store *st = NULL;
+    int rc;
+
+    rc = kv_url_parse(url, &u);
+    if (rc)
+        return rc;
+    ops = kv_store_backend(u.scheme);
+    if (!ops) {
+        rc = kv_seterr(KV_EUNSUPPORTED, "store URL '%s': no backend for scheme '%s'", url, u.scheme);
+        goto out;
+    }
+    fill_defaults(opts, &o);
+    rc = ops->open(&u, &o, &st);
+    if (rc)
+        goto out;
+    /* the core owns the common head: backends only read it */
+    st->ops = ops;
+    st->url = u;
+    st->opts = o;
+    *out = st;
+    return KV_OK;
+out:
+    kv_url_free(&u);
+    return rc;
+}
+
+void kv_store_close(kv_store *st)
+{
+    kv_url u;
+    if (!st)
+        return;
+    u = st->url;
+    st->ops->close(st);
+    kv_url_free(&u);
+}
+
+/* ---- part planning ------------------------------------------------------ */
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+static uint64_t clamp_part(const kv_store_ops *ops, uint64_t ps)
+{
+    if (ops->min_part && ps < ops->min_part)
+        ps = ops->min_part;
+    if (ops->max_part && ps > ops->max_part)
+        ps = ops->max_part;
+    return ps;
+}
+
+int kv_plan_parts(const kv_store_ops *ops, uint64_t size, uint64_t wanted,
+                  uint64_t *part_size, uint32_t *parts)
+{
+    uint64_t max_parts = ops->max_parts ? ops->max_parts : UINT32_MAX;
+    uint64_t ps, n;
+
+    if (ops->max_part && ops->min_part > ops->max_part)
+        return kv_seterr(KV_EINVAL, "store '%s': minimum part size %llu exceeds maximum %llu",
+                         ops->scheme, (unsigned long long)ops->min_part,
+                         (unsigned long long)ops->max_part);
+    ps = clamp_part(ops, wanted ? wanted : DEFAULT_PART);
+    if (div_up(size, ps) > max_parts) {
+        /* the smallest whole number of MiB that fits, as stepping 1 MiB would find */
+        ps = div_up(div_up(size, max_parts), MIB) * MIB;
+        ps = clamp_part(ops, ps);
+    }
+    n = size ? div_up(size, ps) : 1;
+    if (n > max_parts)
+        return kv_seterr(KV_EINVAL,
+                         "an object of %llu bytes does not fit in store '%s': at most %llu parts "
+                         "of at most %llu bytes",
+                         (unsigned long long)size, ops->scheme, (unsigned long long)max_parts,
+                         (unsigned long long)ps);
+    *part_size = ps;
+    *parts = (uint32_t)n;
+    return KV_OK;
+}
+
+/* ---- retries -------------------------------------------------------------- */
+
+/* xorshift64*, one state per thread, seeded from the clock and a counter so
+ * threads started together still draw different delays */
+static uint64_t next_random(void)
+{
+    static atomic_uint_fast64_t seeds;
+    static _Thread_local uint64_t state;
+    if (!state) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        state = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32)) +
+                0x9e3779b97f4a7c15ull * (atomic_fetch_add(&seeds, 1) + 1);
+        if (!state)
+            state = 1;
+    }
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545f4914f6cdd1dull;
+}
+
+static double backoff_ms(int attempt)
+{
+    double cap = BACKOFF_BASE_MS;
+    for (int i = 0; i < attempt && cap < BACKOFF_CAP_MS; i++)
+        cap *= 2;
+    if (cap > BACKOFF_CAP_MS)
+        cap = BACKOFF_CAP_MS;
+    return cap * ((double)(next_random() >> 11) / (double)(1ull << 53));
+}
+
+static void sleep_ms(double ms)
+{
+    long long ns = (long long)(ms * 1e6);
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+int kv_store_retry(kv_store *st, int (*op)(void *arg), void *arg)
+{
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        double ms;
+        rc = op(arg);
+        if (rc != KV_ETRANSIENT || attempt >= st->opts.max_retries)
+            return rc;
+        ms = backoff_ms(attempt);
+        kv_info("retry %d of %d in %.1f s: %s", attempt + 1, st->opts.max_retries, ms / 1000,
+                kv_errmsg());
+        sleep_ms(ms);
+    }
+}
+
+/* One argument block for every wrapped call; each op reads what it needs. */
+typedef struct call {
+    kv_store *st;
+    kv_upload *up;
+    const char *key;
+    uint64_t off, total;
+    const void *src;
+    void *dst;
+    size_t len, *got;
+    const kv_digest *digest;
+    kv_object_info *info;
+    kv_list_cb cb;
+    void *payload;
+    uint32_t n;
+    kv_upload **up_out;
+} call;
+
+static int do_put(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->put(c->st, c->key, c->src, c->len, c->digest);
+}
+
+static int do_get(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->get(c->st, c->key, c->off, c->len, c->dst, c->got);
+}
+
+static int do_stat(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->stat(c->st, c->key, c->info);
+}
+
+static int do_list(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->list(c->st, c->key, c->cb, c->payload);
+}
+
+static int do_remove(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->remove(c->st, c->key);
+}
+
+static int do_upload_begin(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->upload_begin(c->st, c->key, c->total, c->off, c->up_out);
+}
+
+static int do_upload_part(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->upload_part(c->up, c->n, c->off, c->src, c->len, c->digest);
+}
+
+static int do_upload_complete(void *arg)
+{
+    call *c = arg;
+    return c->st->ops->upload_complete(c->up);
+}
+
+static int need_multipart(kv_store *st, const char *what)
+{
+    if (st->ops->caps & KV_CAP_MULTIPART)
+        return KV_OK;
+    return kv_seterr(KV_EUNSUPPORTED, "store '%s' has no multipart upload (%s)", st->ops->scheme,
+                     what);
+}
+
+int kv_store_put(kv_store *st, const char *key, const void *buf, size_t len,
+                 const kv_digest *digest)
+{
+    call c = {.st = st, .key = key, .src = buf, .len = len, .digest = digest};
+    return kv_store_retry(st, do_put, &c);
+}
+
+int kv_store_get(kv_store *st, const char *key, uint64_t off, size_t len, void *buf,
+                 size_t *got)
+{
+    call c = {.st = st, .key = key, .off = off, .len = len, .dst = buf, .got = got};
+    return kv_store_retry(st, do_get, &c);
+}
+
+int kv_store_stat(kv_store *st, const char *key, kv_object_info *out)
+{
+    call c = {.st = st, .key = key, .info = out};
+    return kv_store_retry(st, do_stat, &c);
+}
+
+/* A listing that fails part way is retried from the start; keys come in
+ * order, so those already delivered are skipped rather than repeated. */
+typedef struct list_resume {
+    kv_list_cb cb;
+    void *payload;
+    char *last;
+} list_resume;
+
+static int resume_cb(const char *key, const kv_object_info *info, void *payload)
+{
+    list_resume *r = payload;
+    char *copy;
+    if (r->last && strcmp(key, r->last) <= 0)
+        return 0;
+    copy = strdup(key);
+    if (!copy)
+        return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
+    free(r->last);
+    r->last = copy;
+    return r->cb(key, info, r->payload);
+}
+
+int kv_store_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
+{
+    list_resume r = {cb, payload, NULL};
+    call c = {.st = st, .key = prefix, .cb = resume_cb, .payload = &r};
+    int rc = kv_store_retry(st, do_list, &c);
+    free(r.last);
+    return rc;
+}
+
+int kv_store_remove(kv_store *st, const char *key)
+{
+    call c = {.st = st, .key = key};
+    return kv_store_retry(st, do_remove, &c);
+}
+
+int kv_store_upload_begin(kv_store *st, const char *key, uint64_t total_size,
+                          uint64_t part_size, kv_upload **out)
+{
+    call c = {.st = st, .key = key, .total = total_size, .off = part_size, .up_out = out};
+    int rc = need_multipart(st, key);
+    return rc ? rc : kv_store_retry(st, do_upload_begin, &c);
+}
+
+int kv_store_upload_part(kv_store *st, kv_upload *up, uint32_t n, uint64_t off,
+                         const void *buf, size_t len, const kv_digest *digest)
+{
+    call c = {.st = st, .up = up, .n = n, .off = off, .src = buf, .len = len, .digest = digest};
+    return kv_store_retry(st, do_upload_part, &c);
+}
+
+int kv_store_upload_complete(kv_store *st, kv_upload *up)
+{
+    call c = {.st = st, .up = up};
+    return kv_store_retry(st, do_upload_complete, &c);
+}
+
+void kv_store_upload_abort(kv_store *st, kv_upload *up)
+{
+    if (up)
+        st->ops->upload_abort(up);
+}
+
+int kv_store_sync(kv_store *st)
+{
+    return st->ops->sync ? st->ops->sync(st) : KV_OK;
+}

@@ -1,0 +1,27 @@
+# The local store, part planning and the transfer engine.
+#
+# `conformance` is the storage conformance suite: one binary, any store URL
+# (argv[1] or KV_CONFORMANCE_URL). Other backends register it with their own
+# server's URL, e.g.
+#   add_test(NAME conformance_s3 COMMAND conformance s3://bucket/prefix)
+function(kv_store_test_exe name)
+  add_executable(${name} tests/${name}.c)
+  target_include_directories(${name} PRIVATE src tests)
+  target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
+  target_link_libraries(${name} PRIVATE kvault_core)
+endfunction()
+
+kv_store_test_exe(test_plan)
+add_test(NAME test_plan COMMAND test_plan)
+set_tests_properties(test_plan PROPERTIES LABELS unit TIMEOUT 120)
+
+kv_store_test_exe(test_transfer)
+add_test(NAME test_transfer COMMAND test_transfer)
+set_tests_properties(test_transfer PROPERTIES LABELS unit TIMEOUT 300)
+
+kv_store_test_exe(conformance)
+# A fresh directory per run; the suite must leave it empty.
+add_test(NAME conformance_file COMMAND sh -c
+  "d=$(mktemp -d) && \"$1\" \"file://$d\"; rc=$?; if [ $rc = 0 ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"store not left empty:\"; find \"$d\"; rc=1; fi; rm -rf \"$d\"; exit $rc"
+  sh $<TARGET_FILE:conformance>)
+set_tests_properties(conformance_file PROPERTIES LABELS store TIMEOUT 300)

@@ -1,0 +1,719 @@
+/* End to end, through the public API only: generate a RocksDB with several
+ * column families, back it up, change it, back it up again, restore each
+ * backup and compare every key and value with a model of what it held. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <rocksdb/c.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define NCF 4
+static const char *const cf_names[NCF] = {"default", "users", "events", "archive"};
+
+/* ---- the model: what each key holds at each phase ------------------------
+ * Phase 1: keys 0..n1-1 of every CF at version 0. Phase 2: CFs 0 and 1 lose
+ * every key with i % 11 == 3 and get version 1 of every i % 7 == 0; CFs 0-2
+ * gain keys n1..n1+n2-1; CF 3 is untouched (its SST files stay as they are). */
+typedef struct model {
+    uint32_t n1, n2;
+} model;
+
+static int expected(const model *m, int phase, int cf, uint32_t i, uint32_t *ver)
+{
+    *ver = 0;
+    if (phase == 0)
+        return 0;
+    if (phase == 1 || cf == 3)
+        return i < m->n1;
+    if (i >= m->n1) {
+        *ver = 1;
+        return i < m->n1 + m->n2;
+    }
+    if (cf == 2)
+        return 1;
+    if (i % 11 == 3)
+        return 0;
+    *ver = i % 7 == 0;
+    return 1;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Deterministic pseudo-random value: mostly small, one in 16 of 1-4 KiB. */
+static size_t make_value(int cf, uint32_t i, uint32_t ver, char buf[4096])
+{
+    uint64_t h = mix(((uint64_t)cf << 56) ^ ((uint64_t)ver << 40) ^ i);
+    size_t len = h % 16 == 0 ? 1024 + (size_t)((h >> 8) % 3073) : 8 + (size_t)((h >> 8) % 120);
+    for (size_t off = 0; off < len; off += 8) {
+        h = mix(h);
+        memcpy(buf + off, &h, len - off < 8 ? len - off : 8);
+    }
+    return len;
+}
+
+static size_t make_key(uint32_t i, char buf[16])
+{
+    return (size_t)snprintf(buf, 16, "k%08u", i);
+}
+
+/* ---- databases ---------------------------------------------------------- */
+
+typedef struct db {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_column_family_handle_t *cf[NCF];
+} db;
+
+static int db_open(const char *path, db *out)
+{
+    const rocksdb_options_t *cf_opts[NCF];
+    char *err = NULL;
+    out->opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(out->opts, 1);
+    rocksdb_options_set_create_missing_column_families(out->opts, 1);
+    for (int i = 0; i < NCF; i++)
+        cf_opts[i] = out->opts;
+    out->db = rocksdb_open_column_families(out->opts, path, NCF, (const char *const *)cf_names,
+                                           cf_opts, out->cf, &err);
+    if (err) {
+        fprintf(stderr, "  cannot open %s: %s\n", path, err);
+        rocksdb_free(err);
+        rocksdb_options_destroy(out->opts);
+        return -1;
+    }
+    return 0;
+}
+
+static void db_close(db *d)
+{
+    for (int i = 0; i < NCF; i++)
+        rocksdb_column_family_handle_destroy(d->cf[i]);
+    rocksdb_close(d->db);
+    rocksdb_options_destroy(d->opts);
+}
+
+/* Writes what changes from phase - 1 to phase. */
+static int db_write_phase(db *d, const model *m, int phase)
+{
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    char key[16], val[4096], *err = NULL;
+    for (int cf = 0; cf < NCF && !err; cf++) {
+        for (uint32_t i = 0; i < m->n1 + m->n2 && !err; i++) {
+            uint32_t v0, v1;
+            int was = expected(m, phase - 1, cf, i, &v0), is = expected(m, phase, cf, i, &v1);
+            size_t kn = make_key(i, key);
+            if (is && (!was || v0 != v1))
+                rocksdb_writebatch_put_cf(wb, d->cf[cf], key, kn, val, make_value(cf, i, v1, val));
+            else if (was && !is)
+                rocksdb_writebatch_delete_cf(wb, d->cf[cf], key, kn);
+            if (rocksdb_writebatch_count(wb) >= 1000) {
+                rocksdb_write(d->db, wo, wb, &err);
+                rocksdb_writebatch_clear(wb);
+            }
+        }
+    }
+    if (!err)
+        rocksdb_write(d->db, wo, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    rocksdb_writeoptions_destroy(wo);
+    if (err) {
+        fprintf(stderr, "  write failed: %s\n", err);
+        rocksdb_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Walks a CF and the model in key order together: every expected key must be
+ * there with its value, and nothing else. */
+static int compare_cf(rocksdb_t *rdb, rocksdb_column_family_handle_t *h, const model *m, int phase,
+                      int cf, uint64_t *keys)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(rdb, ro, h);
+    char key[16], val[4096];
+    int bad = 0;
+    rocksdb_iter_seek_to_first(it);
+    for (uint32_t i = 0; i < m->n1 + m->n2 && !bad; i++) {
+        uint32_t ver;
+        size_t kn, vn, gk, gv;
+        const char *k, *v;
+        if (!expected(m, phase, cf, i, &ver))
+            continue;
+        kn = make_key(i, key);
+        vn = make_value(cf, i, ver, val);
+        if (!rocksdb_iter_valid(it)) {
+            fprintf(stderr, "  cf %s: key %s missing (iterator ended)\n", cf_names[cf], key);
+            bad = 1;
+            break;
+        }
+        k = rocksdb_iter_key(it, &gk);
+        v = rocksdb_iter_value(it, &gv);
+        if (gk != kn || memcmp(k, key, kn) != 0) {
+            fprintf(stderr, "  cf %s: expected key %s, found %.*s\n", cf_names[cf], key, (int)gk, k);
+            bad = 1;
+        } else if (gv != vn || memcmp(v, val, vn) != 0) {
+            fprintf(stderr, "  cf %s: key %s has the wrong value\n", cf_names[cf], key);
+            bad = 1;
+        }
+        (*keys)++;
+        rocksdb_iter_next(it);
+    }
+    if (!bad && rocksdb_iter_valid(it)) {
+        size_t gk;
+        const char *k = rocksdb_iter_key(it, &gk);
+        fprintf(stderr, "  cf %s: unexpected extra key %.*s\n", cf_names[cf], (int)gk, k);
+        bad = 1;
+    }
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return bad ? -1 : 0;
+}
+
+/* Opens the database at path (read-only, all CFs) and compares it with the
+ * model at phase. */
+static int db_matches(const char *path, const model *m, int phase)
+{
+    rocksdb_options_t *opts = rocksdb_options_create();
+    rocksdb_column_family_handle_t *cf[NCF];
+    const rocksdb_options_t *cf_opts[NCF];
+    char *err = NULL, **names;
+    size_t n = 0;
+    uint64_t keys = 0;
+    int rc = -1;
+    rocksdb_t *rdb;
+
+    names = rocksdb_list_column_families(opts, path, &n, &err);
+    if (err || n != NCF) {
+        fprintf(stderr, "  %s: %zu column families: %s\n", path, n, err ? err : "");
+        goto out;
+    }
+    for (int i = 0; i < NCF; i++)
+        cf_opts[i] = opts;
+    rdb = rocksdb_open_for_read_only_column_families(opts, path, NCF, (const char *const *)cf_names,
+                                                     cf_opts, cf, 0, &err);
+    if (err) {
+        fprintf(stderr, "  cannot open %s: %s\n", path, err);
+        goto out;
+    }
+    rc = 0;
+    for (int i = 0; i < NCF && !rc; i++)
+        rc = compare_cf(rdb, cf[i], m, phase, i, &keys);
+    for (int i = 0; i < NCF; i++)
+        rocksdb_column_family_handle_destroy(cf[i]);
+    rocksdb_close(rdb);
+out:
+    if (names)
+        rocksdb_list_column_families_destroy(names, n);
+    rocksdb_free(err);
+    rocksdb_options_destroy(opts);
+    return rc;
+}
+
+static int db_compact_cf(const char *path, int cf)
+{
+    db d;
+    if (db_open(path, &d))
+        return -1;
+    rocksdb_compact_range_cf(d.db, d.cf[cf], NULL, 0, NULL, 0);
+    db_close(&d);
+    return 0;
+}
+
+static int db_create(const char *path, const model *m, int phases)
+{
+    db d;
+    int rc = 0;
+    if (db_open(path, &d))
+        return -1;
+    for (int p = 1; !rc && p <= phases; p++)
+        rc = db_write_phase(&d, m, p);
+    db_close(&d);
+    return rc;
+}
+
+/* ---- files and the store ------------------------------------------------- */
+
+static char *cat(const char *a, const char *b)
+{
+    char *s;
+    return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
+
+static char *make_base(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *base;
+    if (asprintf(&base, "%s/kvault-e2e-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+        return NULL;
+    return mkdtemp(base);
+}
+
+static void rm_rf(const char *path)
+{
+    char *cmd;
+    if (asprintf(&cmd, "rm -rf '%s'", path) >= 0) {
+        if (system(cmd) != 0)
+            fprintf(stderr, "  cannot remove %s\n", path);
+        free(cmd);
+    }
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Number of entries of dir whose name contains needle. */
+static int count_entries(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += strstr(e->d_name, needle) != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static json_t *read_manifest(const char *store, const kvault_backup_info *b)
+{
+    char *path;
+    json_t *j;
+    if (asprintf(&path, "%s/%s/rocksdb/%s/%s/manifest.json", store, b->env, b->date, b->id) < 0)
+        return NULL;
+    j = json_load_file(path, 0, NULL);
+    if (!j)
+        fprintf(stderr, "  cannot read %s\n", path);
+    free(path);
+    return j;
+}
+
+static int is_sst(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".sst") == 0;
+}
+
+static json_t *find_file(json_t *manifest, const char *name)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(manifest, "files"), i, f)
+        if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0)
+            return f;
+    return NULL;
+}
+
+static uint64_t sst_bytes(json_t *manifest)
+{
+    uint64_t sum = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(manifest, "files"), i, f)
+        if (is_sst(json_string_value(json_object_get(f, "name"))))
+            sum += (uint64_t)json_integer_value(json_object_get(f, "size"));
+    return sum;
+}
+
+/* What a later backup must have stored, judged from both manifests: every
+ * SST the earlier one did not have, and every non-SST file. Also checks that
+ * what was not stored is referenced where the earlier backup keeps it. */
+typedef struct delta {
+    uint64_t files, bytes, files_new, bytes_new, sst_new;
+} delta;
+
+static int compute_delta(json_t *earlier, json_t *later, const kvault_backup_info *lb, delta *d)
+{
+    char own[256];
+    size_t i;
+    json_t *f;
+    memset(d, 0, sizeof *d);
+    snprintf(own, sizeof own, "%s/rocksdb/%s/%s/", lb->env, lb->date, lb->id);
+    json_array_foreach(json_object_get(later, "files"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *object = json_string_value(json_object_get(f, "object"));
+        uint64_t size = (uint64_t)json_integer_value(json_object_get(f, "size"));
+        json_t *prev = is_sst(name) && earlier ? find_file(earlier, name) : NULL;
+        int stored_here = strncmp(object, own, strlen(own)) == 0;
+        d->files++;
+        d->bytes += size;
+        if (prev) {
+            if (stored_here || strcmp(object, json_string_value(json_object_get(prev, "object"))) ||
+                !json_equal(json_object_get(prev, "crc32c"), json_object_get(f, "crc32c"))) {
+                fprintf(stderr, "  %s was stored again or points elsewhere: %s\n", name, object);
+                return -1;
+            }
+            continue;
+        }
+        if (!stored_here) {
+            fprintf(stderr, "  new file %s is not stored by its backup: %s\n", name, object);
+            return -1;
+        }
+        d->files_new++;
+        d->bytes_new += size;
+        d->sst_new += is_sst(name);
+    }
+    return 0;
+}
+
+static int flip_byte(const char *path, off_t off)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    int rc = fd >= 0 && pread(fd, &c, 1, off) == 1 && (c ^= 0x40, pwrite(fd, &c, 1, off) == 1) ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* The key of some SST object stored by backup b. */
+static char *some_sst_object(kvault *kv, const kvault_backup_info *b)
+{
+    kvault_object *objs;
+    size_t n;
+    char prefix[256], *key = NULL;
+    snprintf(prefix, sizeof prefix, "%s/rocksdb/%s/%s/", b->env, b->date, b->id);
+    if (kvault_ls(kv, prefix, &objs, &n) != KV_OK)
+        return NULL;
+    for (size_t i = 0; i < n && !key; i++)
+        if (is_sst(objs[i].key) && objs[i].size > 4096)
+            key = strdup(objs[i].key);
+    kvault_free_objects(objs, n);
+    return key;
+}
+
+/* ---- a fixture per case: a temp dir with a db/, a store/ and a cache ------ */
+
+typedef struct fixture {
+    char *base, *db, *store, *cache;
+    kvault *kv;
+} fixture;
+
+static fixture fx;
+
+static int fixture_open(void)
+{
+    memset(&fx, 0, sizeof fx);
+    if (!(fx.base = make_base()))
+        return -1;
+    fx.db = cat(fx.base, "db");
+    fx.store = cat(fx.base, "store");
+    fx.cache = cat(fx.base, "cache");
+    mkdir(fx.store, 0755);
+    setenv("KVAULT_CACHE_DIR", fx.cache, 1);
+    return kvault_open(fx.store, NULL, &fx.kv);
+}
+
+static void fixture_close(void)
+{
+    kvault_close(fx.kv);
+    rm_rf(fx.base);
+    free(fx.base);
+    free(fx.db);
+    free(fx.store);
+    free(fx.cache);
+}
+
+static void run_in_fixture(void (*body)(void))
+{
+    if (fixture_open() != 0) {
+        fprintf(stderr, "fixture: %s\n", kvault_errmsg());
+        kvt_failed_checks++;
+        return;
+    }
+    body();
+    fixture_close();
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static const model big = {30000, 6000}; /* 4 CFs x 30k keys, then +18k */
+
+static void incremental_body(void)
+{
+    kvault_backup_info b1, b2, b3, b4, r;
+    kvault_restore_opts ro = {0};
+    json_t *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
+    kvault_backup_info *list = NULL;
+    size_t n = 0;
+    delta d;
+    char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2"), *r3 = cat(fx.base, "r3");
+
+    CHECK(db_create(fx.db, &big, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b1));
+    CHECK_EQ_U64(b1.files, b1.files_new);
+    CHECK(b1.files >= NCF);
+
+    /* change it: new keys, overwrites, deletes; compact one CF */
+    {
+        db d2;
+        CHECK(db_open(fx.db, &d2) == 0);
+        CHECK(db_write_phase(&d2, &big, 2) == 0);
+        db_close(&d2);
+        CHECK(db_compact_cf(fx.db, 1) == 0);
+    }
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b2));
+    CHECK(strcmp(b1.id, b2.id) < 0);
+    CHECK(b2.files_new < b2.files);
+    CHECK((m1 = read_manifest(fx.store, &b1)) && (m2 = read_manifest(fx.store, &b2)));
+    CHECK(compute_delta(m1, m2, &b2, &d) == 0);
+    CHECK_EQ_U64(b2.files, d.files);
+    CHECK_EQ_U64(b2.bytes, d.bytes);
+    CHECK_EQ_U64(b2.files_new, d.files_new);
+    CHECK_EQ_U64(b2.bytes_new, d.bytes_new);
+    CHECK(d.sst_new > 0);
+    CHECK_EQ_U64(b2.bytes_checksummed, 0); /* the SSTs kept from backup 1 were in the cache */
+    fprintf(stderr, "  backup 2: %llu of %llu files new, %llu of %llu bytes\n",
+            (unsigned long long)b2.files_new, (unsigned long long)b2.files,
+            (unsigned long long)b2.bytes_new, (unsigned long long)b2.bytes);
+
+    /* nothing changed: only the small non-SST files go up, no SST is read */
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b3));
+    CHECK((m3 = read_manifest(fx.store, &b3)));
+    CHECK(compute_delta(m2, m3, &b3, &d) == 0);
+    CHECK_EQ_U64(d.sst_new, 0);
+    CHECK_EQ_U64(b3.bytes_new, d.bytes_new);
+    CHECK(b3.bytes_new < 1 << 20);
+    CHECK_EQ_U64(b3.bytes_checksummed, 0);
+    CHECK(count_entries(fx.cache, "crc-") == 1);
+    CHECK(count_entries(fx.base, "kvault-ckpt") == 0);
+
+    /* without the cache the SSTs are read to compare, and still not stored */
+    rm_rf(fx.cache);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b4));
+    CHECK((m4 = read_manifest(fx.store, &b4)));
+    CHECK(compute_delta(m3, m4, &b4, &d) == 0);
+    CHECK_EQ_U64(d.sst_new, 0);
+    CHECK_EQ_U64(b4.bytes_checksummed, sst_bytes(m4));
+    CHECK(b4.bytes_checksummed > 10 << 20);
+
+    CHECK_OK(kvault_list(fx.kv, NULL, &list, &n));
+    CHECK_EQ_U64(n, 4);
+    CHECK_STR(list[0].id, b1.id);
+    CHECK_STR(list[3].id, b4.id);
+    CHECK_EQ_U64(list[1].bytes_new, b2.bytes_new);
+    kvault_free(list);
+
+    /* restore each backup and compare every key with the model */
+    ro.backup_id = b1.id;
+    CHECK_OK(kvault_restore(fx.kv, &ro, r1, &r));
+    CHECK_STR(r.id, b1.id);
+    CHECK(db_matches(r1, &big, 1) == 0);
+    ro.backup_id = b2.id;
+    CHECK_OK(kvault_restore(fx.kv, &ro, r2, &r));
+    CHECK(db_matches(r2, &big, 2) == 0);
+    CHECK(db_matches(fx.db, &big, 2) == 0);
+
+    /* an occupied destination needs force; with it the old one is replaced */
+    ro.backup_id = b1.id;
+    CHECK(kvault_restore(fx.kv, &ro, r2, &r) == KV_EEXIST);
+    CHECK(strstr(kvault_errmsg(), r2) && strstr(kvault_errmsg(), "--force"));
+    CHECK(db_matches(r2, &big, 2) == 0);
+    ro.force = 1;
+    CHECK_OK(kvault_restore(fx.kv, &ro, r2, &r));
+    CHECK(db_matches(r2, &big, 1) == 0);
+    CHECK(count_entries(fx.base, ".kvault-") == 0);
+
+    /* latest */
+    ro = (kvault_restore_opts){0};
+    CHECK_OK(kvault_restore(fx.kv, &ro, r3, &r));
+    CHECK_STR(r.id, b4.id);
+    CHECK(db_matches(r3, &big, 2) == 0);
+
+    json_decref(m1);
+    json_decref(m2);
+    json_decref(m3);
+    json_decref(m4);
+    free(r1);
+    free(r2);
+    free(r3);
+}
+
+static void test_incremental(void)
+{
+    run_in_fixture(incremental_body);
+}
+
+static const model small = {4000, 1000};
+
+static void live_body(void)
+{
+    kvault_backup_info b1, b2, r;
+    kvault_restore_opts ro = {0};
+    kvault_backup_opts bo = {"live-test"};
+    kvault_verify_opts vo = {"live-test", NULL, 1};
+    kvault_verify_report rep;
+    char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2"), *r9 = cat(fx.base, "r9");
+    db d;
+
+    CHECK(db_open(fx.db, &d) == 0);
+    CHECK(db_write_phase(&d, &small, 1) == 0);
+    CHECK_OK(kvault_backup_live(fx.kv, d.db, fx.db, &bo, &b1));
+    CHECK(db_write_phase(&d, &small, 2) == 0); /* the handle stays in use */
+    CHECK_OK(kvault_backup_live(fx.kv, d.db, fx.db, &bo, &b2));
+    {
+        rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+        char *err = NULL;
+        rocksdb_put_cf(d.db, wo, d.cf[0], "zz-after", 8, "x", 1, &err);
+        CHECK(!err);
+        rocksdb_writeoptions_destroy(wo);
+    }
+    CHECK(b1.sequence > 0 && b2.sequence > b1.sequence);
+
+    ro.env = "live-test";
+    ro.backup_id = b1.id;
+    CHECK_OK(kvault_restore(fx.kv, &ro, r1, &r));
+    CHECK(db_matches(r1, &small, 1) == 0);
+    ro.backup_id = NULL;
+    CHECK_OK(kvault_restore(fx.kv, &ro, r2, &r));
+    CHECK_STR(r.id, b2.id);
+    CHECK(db_matches(r2, &small, 2) == 0);
+
+    CHECK_OK(kvault_verify(fx.kv, &vo, &rep));
+    CHECK(rep.restore_checked);
+    CHECK_EQ_U64(rep.column_families, NCF);
+    CHECK_EQ_U64(rep.keys, 4 * 4000 + 3 * 1000 - 2 * (4000 / 11 + 1));
+    CHECK_EQ_U64(rep.objects_checked, b2.files);
+    CHECK_EQ_U64(rep.bytes_checked, b2.bytes);
+    db_close(&d);
+
+    /* the default env has no backups */
+    ro.env = NULL;
+    CHECK(kvault_restore(fx.kv, &ro, r1, &r) == KV_ENOTFOUND);
+    ro.env = "live-test";
+    ro.backup_id = "20000101T000000Z-000000";
+    CHECK(kvault_restore(fx.kv, &ro, r9, &r) == KV_ENOTFOUND);
+    CHECK(strstr(kvault_errmsg(), ro.backup_id) && strstr(kvault_errmsg(), "live-test"));
+    bo.env = "../escape";
+    CHECK(kvault_backup(fx.kv, fx.db, &bo, &b1) == KV_EINVAL);
+    CHECK(strstr(kvault_errmsg(), "--env"));
+    free(r1);
+    free(r2);
+    free(r9);
+}
+
+static void test_live(void)
+{
+    run_in_fixture(live_body);
+}
+
+static void corrupt_body(void)
+{
+    kvault_backup_info b, r;
+    kvault_restore_opts ro = {0};
+    kvault_verify_opts vo = {0};
+    kvault_verify_report rep;
+    char *dest = cat(fx.base, "restored"), *key, *path;
+    struct stat st;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
+    CHECK_OK(kvault_verify(fx.kv, &vo, &rep));
+    CHECK_EQ_U64(rep.objects_checked, b.files);
+
+    CHECK((key = some_sst_object(fx.kv, &b)));
+    path = cat(fx.store, key);
+    CHECK(stat(path, &st) == 0);
+    CHECK(flip_byte(path, st.st_size / 2) == 0);
+
+    CHECK(kvault_verify(fx.kv, &vo, &rep) == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), key));
+    vo.restore_check = 1;
+    CHECK(kvault_verify(fx.kv, &vo, &rep) == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), key));
+    CHECK(kvault_restore(fx.kv, &ro, dest, &r) == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), key));
+    CHECK(!exists(dest));
+    CHECK(count_entries(fx.base, ".kvault-") == 0);
+    free(dest);
+    free(key);
+    free(path);
+}
+
+static void test_corrupt_object(void)
+{
+    run_in_fixture(corrupt_body);
+}
+
+/* A manifest whose first file would be written outside the restore target,
+ * made from b's by moving it to a later id. */
+#define HOSTILE_DIR "default/rocksdb/2099-01-01/20990101T000000Z-abcdef"
+
+static int plant_hostile_manifest(const kvault_backup_info *b)
+{
+    json_t *m = read_manifest(fx.store, b);
+    char *dir = cat(fx.store, HOSTILE_DIR), *path = cat(fx.store, HOSTILE_DIR "/manifest.json");
+    char *cmd = NULL;
+    int rc = -1;
+    if (m && dir && path && asprintf(&cmd, "mkdir -p '%s'", dir) >= 0 && system(cmd) == 0) {
+        json_object_set_new(m, "id", json_string("20990101T000000Z-abcdef"));
+        json_object_set_new(m, "date", json_string("2099-01-01"));
+        json_object_set_new(json_array_get(json_object_get(m, "files"), 0), "name",
+                            json_string("../../evil"));
+        rc = json_dump_file(m, path, 0);
+    }
+    json_decref(m);
+    free(cmd);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+static void hostile_body(void)
+{
+    kvault_backup_info b, r, *list;
+    kvault_restore_opts ro = {0};
+    char *dest = cat(fx.base, "restored");
+    const char *key = HOSTILE_DIR "/manifest.json";
+    size_t n;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
+    CHECK(plant_hostile_manifest(&b) == 0);
+
+    CHECK(kvault_list(fx.kv, NULL, &list, &n) == KV_EINVAL);
+    CHECK(strstr(kvault_errmsg(), key) && strstr(kvault_errmsg(), "files[0].name"));
+    CHECK(kvault_restore(fx.kv, &ro, dest, &r) == KV_EINVAL);
+    CHECK(strstr(kvault_errmsg(), key) && strstr(kvault_errmsg(), "files[0].name"));
+    CHECK(!exists(dest));
+    CHECK(count_entries(fx.base, "evil") == 0);
+
+    /* backups go on, ignoring it; once it is gone, list works again */
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
+    CHECK_OK(kvault_rm(fx.kv, key));
+    CHECK_OK(kvault_list(fx.kv, NULL, &list, &n));
+    CHECK_EQ_U64(n, 2);
+    kvault_free(list);
+    free(dest);
+}
+
+static void test_hostile_manifest(void)
+{
+    run_in_fixture(hostile_body);
+}
+
+int main(int argc, char **argv)
+{
+    static const kvt_case cases[] = {
+        {"incremental", test_incremental},
+        {"live", test_live},
+        {"corrupt_object", test_corrupt_object},
+        {"hostile_manifest", test_hostile_manifest},
+        {NULL, NULL},
+    };
+    return kvt_run(cases, argc, argv);
+}

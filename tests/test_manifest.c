@@ -1,0 +1,267 @@
+/* Manifest round trip, and hostile manifests rejected naming the field. */
+#include <jansson.h>
+
+#include "backup/layout.h"
+#include "backup/manifest.h"
+#include "test.h"
+
+#define ID "20260102T030405Z-a1b2c3"
+#define DATE "2026-01-02"
+#define KEY "prod/rocksdb/" DATE "/" ID "/manifest.json"
+
+static char *cfs[] = {"default", "users"};
+
+static kv_mfile files[] = {
+    {"000012.sst", 1234, 0xdeadbeef, "prod/rocksdb/2026-01-01/20260101T000000Z-000000/000012.sst"},
+    {"CURRENT", 16, 0x01020304, "prod/rocksdb/" DATE "/" ID "/CURRENT"},
+    {"MANIFEST-000005", 9007199254740992ull, 0, "prod/rocksdb/" DATE "/" ID "/MANIFEST-000005"},
+};
+
+static kv_manifest sample(void)
+{
+    kv_manifest m = {.id = ID, .env = "prod", .date = DATE, .created_unix = 1767323045,
+                     .seconds = 1.5, .tool_version = "0.1.0", .db_path = "/var/db",
+                     .hostname = "host1", .db_identity = "abc-123", .column_families = cfs,
+                     .ncolumn_families = 2, .sequence = 4242, .files_new = 2,
+                     .bytes_new = 16, .files = files, .nfiles = 2};
+    return m; /* the third file is for the 2^53 limit only */
+}
+
+static char *sample_json(void)
+{
+    kv_manifest m = sample();
+    char *json = NULL;
+    size_t len;
+    if (kv_manifest_encode(&m, &json, &len) != KV_OK)
+        return NULL;
+    return json;
+}
+
+static void test_round_trip(void)
+{
+    kv_manifest m = sample(), back;
+    char *json = NULL;
+    size_t len;
+    CHECK_OK(kv_manifest_encode(&m, &json, &len));
+    CHECK_OK(kv_manifest_parse(KEY, "prod", json, len, &back));
+    free(json);
+    CHECK_STR(back.id, ID);
+    CHECK_STR(back.env, "prod");
+    CHECK_STR(back.date, DATE);
+    CHECK_EQ_U64(back.created_unix, 1767323045);
+    CHECK(back.seconds == 1.5);
+    CHECK_STR(back.tool_version, "0.1.0");
+    CHECK_STR(back.db_path, "/var/db");
+    CHECK_STR(back.hostname, "host1");
+    CHECK_STR(back.db_identity, "abc-123");
+    CHECK_EQ_U64(back.ncolumn_families, 2);
+    CHECK_STR(back.column_families[1], "users");
+    CHECK_EQ_U64(back.sequence, 4242);
+    CHECK_EQ_U64(back.files_new, 2);
+    CHECK_EQ_U64(back.bytes_new, 16);
+    CHECK_EQ_U64(back.nfiles, 2);
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_STR(back.files[i].name, files[i].name);
+        CHECK_EQ_U64(back.files[i].size, files[i].size);
+        CHECK_EQ_U64(back.files[i].crc32c, files[i].crc32c);
+        CHECK_STR(back.files[i].object, files[i].object);
+    }
+    CHECK_EQ_U64(kv_manifest_bytes(&back), 1250);
+    kv_manifest_free(&back);
+}
+
+/* Parses text as the manifest at key for env "prod"; expects KV_EINVAL with
+ * a message naming the key and containing want. */
+static int rejected(const char *key, const char *text, const char *want)
+{
+    kv_manifest m;
+    int rc = kv_manifest_parse(key, "prod", text, strlen(text), &m);
+    kv_manifest_free(&m);
+    if (rc != KV_EINVAL || !strstr(kvault_errmsg(), key) || !strstr(kvault_errmsg(), want)) {
+        fprintf(stderr, "  expected rejection naming '%s', got %d: %s\n", want, rc, kvault_errmsg());
+        return 0;
+    }
+    return 1;
+}
+
+/* The sample with one change made by edit(root). */
+typedef void (*edit_fn)(json_t *root);
+
+static int rejects_edit(edit_fn edit, const char *want)
+{
+    char *json = sample_json(), *text;
+    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+    int ok;
+    free(json);
+    if (!root)
+        return 0;
+    edit(root);
+    text = json_dumps(root, 0);
+    json_decref(root);
+    ok = text && rejected(KEY, text, want);
+    free(text);
+    return ok;
+}
+
+static json_t *file0(json_t *root)
+{
+    return json_array_get(json_object_get(root, "files"), 0);
+}
+
+#define EDIT(fname, body)                 \
+    static void fname(json_t *root)       \
+    {                                     \
+        body;                             \
+    }
+
+EDIT(name_dotdot, json_object_set_new(file0(root), "name", json_string("../x")))
+EDIT(name_parent_only, json_object_set_new(file0(root), "name", json_string("..")))
+EDIT(name_absolute, json_object_set_new(file0(root), "name", json_string("/etc/passwd")))
+EDIT(name_slash, json_object_set_new(file0(root), "name", json_string("a/b")))
+EDIT(name_empty, json_object_set_new(file0(root), "name", json_string("")))
+EDIT(name_nul, json_object_set_new(file0(root), "name", json_stringn("a\0/../b", 7)))
+EDIT(name_number, json_object_set_new(file0(root), "name", json_integer(5)))
+EDIT(size_string, json_object_set_new(file0(root), "size", json_string("1234")))
+EDIT(size_real, json_object_set_new(file0(root), "size", json_real(1234.5)))
+EDIT(size_negative, json_object_set_new(file0(root), "size", json_integer(-1)))
+EDIT(size_huge, json_object_set_new(file0(root), "size", json_integer((1ll << 53) + 1)))
+EDIT(size_missing, json_object_del(file0(root), "size"))
+EDIT(crc_upper, json_object_set_new(file0(root), "crc32c", json_string("DEADBEEF")))
+EDIT(crc_short, json_object_set_new(file0(root), "crc32c", json_string("deadbee")))
+EDIT(crc_nonhex, json_object_set_new(file0(root), "crc32c", json_string("deadbeeg")))
+EDIT(crc_number, json_object_set_new(file0(root), "crc32c", json_integer(12)))
+EDIT(duplicate_name, json_object_set_new(json_array_get(json_object_get(root, "files"), 1), "name",
+                                         json_string("000012.sst")))
+EDIT(object_other_env, json_object_set_new(file0(root), "object", json_string("other/rocksdb/x/y")))
+EDIT(object_dotdot, json_object_set_new(file0(root), "object",
+                                        json_string("prod/rocksdb/../../etc/passwd")))
+EDIT(object_absolute, json_object_set_new(file0(root), "object", json_string("/prod/rocksdb/x")))
+EDIT(object_empty_segment, json_object_set_new(file0(root), "object", json_string("prod/rocksdb//x")))
+EDIT(object_not_rocksdb, json_object_set_new(file0(root), "object", json_string("prod/x")))
+EDIT(format_other, json_object_set_new(root, "format", json_string("something-else")))
+EDIT(version_2, json_object_set_new(root, "version", json_integer(2)))
+EDIT(version_missing, json_object_del(root, "version"))
+EDIT(env_other, json_object_set_new(root, "env", json_string("staging")))
+EDIT(id_elsewhere, json_object_set_new(root, "id", json_string("20260102T030405Z-ffffff")))
+EDIT(date_wrong, json_object_set_new(root, "date", json_string("2026-01-03")))
+EDIT(totals_lie, json_object_set_new(json_object_get(root, "totals"), "bytes", json_integer(1)))
+EDIT(files_not_array, json_object_set_new(root, "files", json_object()))
+EDIT(file_not_object, json_array_append_new(json_object_get(root, "files"), json_string("x")))
+EDIT(cfs_empty, json_object_set_new(json_object_get(root, "source"), "column_families", json_array()))
+EDIT(created_bad, json_object_set_new(root, "created", json_string("yesterday")))
+
+static void test_hostile_names(void)
+{
+    CHECK(rejects_edit(name_dotdot, "files[0].name"));
+    CHECK(rejects_edit(name_parent_only, "files[0].name"));
+    CHECK(rejects_edit(name_absolute, "files[0].name"));
+    CHECK(rejects_edit(name_slash, "files[0].name"));
+    CHECK(rejects_edit(name_empty, "files[0].name"));
+    CHECK(rejects_edit(name_nul, "not valid JSON"));
+    CHECK(rejects_edit(name_number, "files[0].name"));
+    CHECK(rejects_edit(duplicate_name, "appears twice"));
+}
+
+static void test_hostile_sizes_and_crcs(void)
+{
+    CHECK(rejects_edit(size_string, "files[0].size"));
+    CHECK(rejects_edit(size_real, "files[0].size"));
+    CHECK(rejects_edit(size_negative, "files[0].size"));
+    CHECK(rejects_edit(size_huge, "files[0].size"));
+    CHECK(rejects_edit(size_missing, "files[0].size"));
+    CHECK(rejects_edit(crc_upper, "files[0].crc32c"));
+    CHECK(rejects_edit(crc_short, "files[0].crc32c"));
+    CHECK(rejects_edit(crc_nonhex, "files[0].crc32c"));
+    CHECK(rejects_edit(crc_number, "files[0].crc32c"));
+    CHECK(rejects_edit(totals_lie, "totals"));
+}
+
+static void test_hostile_objects(void)
+{
+    CHECK(rejects_edit(object_other_env, "files[0].object"));
+    CHECK(rejects_edit(object_dotdot, "files[0].object"));
+    CHECK(rejects_edit(object_absolute, "files[0].object"));
+    CHECK(rejects_edit(object_empty_segment, "files[0].object"));
+    CHECK(rejects_edit(object_not_rocksdb, "files[0].object"));
+}
+
+static void test_hostile_header(void)
+{
+    CHECK(rejects_edit(format_other, "'format'"));
+    CHECK(rejects_edit(version_2, "'version'"));
+    CHECK(rejects_edit(version_missing, "'version'"));
+    CHECK(rejects_edit(env_other, "'env'"));
+    CHECK(rejects_edit(id_elsewhere, "'id'"));
+    CHECK(rejects_edit(date_wrong, "'date'"));
+    CHECK(rejects_edit(files_not_array, "'files'"));
+    CHECK(rejects_edit(file_not_object, "files[2]"));
+    CHECK(rejects_edit(cfs_empty, "source.column_families"));
+    CHECK(rejects_edit(created_bad, "'created'"));
+}
+
+static void test_not_json(void)
+{
+    char *json = sample_json(), *dup;
+    CHECK(json);
+    CHECK(rejected(KEY, "", "not valid JSON"));
+    CHECK(rejected(KEY, "[1, 2]", "not a JSON object"));
+    CHECK(rejected(KEY, "{\"format\": \"kvault-backup\"", "not valid JSON"));
+    /* a repeated member must not let a second value hide behind the first */
+    dup = malloc(strlen(json) + 64);
+    CHECK(dup);
+    sprintf(dup, "{\"version\": 1, %s", json + 1);
+    free(json);
+    CHECK(rejected(KEY, dup, "not valid JSON"));
+    free(dup);
+}
+
+static void test_size_limit_is_2_pow_53(void)
+{
+    kv_manifest m = sample(), back;
+    char *json = NULL;
+    size_t len;
+    m.files = files + 1;   /* CURRENT (16) and MANIFEST (2^53): the sum is over */
+    m.nfiles = 2;
+    CHECK_OK(kv_manifest_encode(&m, &json, &len));
+    CHECK(kv_manifest_parse(KEY, "prod", json, len, &back) == KV_EINVAL);
+    kv_manifest_free(&back);
+    free(json);
+    CHECK(strstr(kvault_errmsg(), KEY));
+}
+
+static void test_env_and_ids(void)
+{
+    const char *env;
+    char id[64], date[16];
+    CHECK_OK(kv_env_resolve(NULL, &env));
+    CHECK_STR(env, "default");
+    CHECK_OK(kv_env_resolve("prod-eu_1.x", &env));
+    CHECK(kv_env_resolve(".hidden", &env) == KV_EINVAL);
+    CHECK(strstr(kvault_errmsg(), "--env"));
+    CHECK(kv_env_resolve("a/b", &env) == KV_EINVAL);
+    CHECK(kv_env_resolve("..", &env) == KV_EINVAL);
+    CHECK(kv_env_resolve("", &env) == KV_EINVAL);
+    CHECK_OK(kv_backup_id_new(1767323045, id, date));
+    CHECK(kv_backup_id_valid(id));
+    CHECK(strncmp(id, "20260102T030405Z-", 17) == 0);
+    CHECK_STR(date, DATE);
+    CHECK_OK(kv_backup_id_date(ID, date));
+    CHECK_STR(date, DATE);
+    CHECK(kv_backup_id_date("../../x", date) == KV_EINVAL);
+}
+
+int main(int argc, char **argv)
+{
+    static const kvt_case cases[] = {
+        {"round_trip", test_round_trip},
+        {"hostile_names", test_hostile_names},
+        {"hostile_sizes_and_crcs", test_hostile_sizes_and_crcs},
+        {"hostile_objects", test_hostile_objects},
+        {"hostile_header", test_hostile_header},
+        {"not_json", test_not_json},
+        {"size_limit_is_2_pow_53", test_size_limit_is_2_pow_53},
+        {"env_and_ids", test_env_and_ids},
+        {NULL, NULL},
+    };
+    return kvt_run(cases, argc, argv);
+}

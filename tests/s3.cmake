@@ -6,3 +6,38 @@ target_compile_definitions(test_sigv4 PRIVATE _GNU_SOURCE)
 target_link_libraries(test_sigv4 PRIVATE kvault_core)
 add_test(NAME test_sigv4 COMMAND test_sigv4)
 set_tests_properties(test_sigv4 PROPERTIES LABELS "unit;s3" TIMEOUT 60)
+
+# ---- the RADOS Gateway fixture ---------------------------------------------
+# One cluster for all s3-labelled tests of a run, under the build dir. Setup
+# stops any cluster a crashed earlier run left there, starts a fresh one and
+# creates the test bucket; cleanup stops it and removes the directory.
+set(KV_RGW_DIR ${CMAKE_BINARY_DIR}/rgw)
+set(KV_RGW_BUCKET kvtest)
+set(KV_RGW_ENV ${CMAKE_SOURCE_DIR}/tests/with_rgw_env.sh ${KV_RGW_DIR})
+
+add_test(NAME s3_rgw_start COMMAND sh -c
+  "\"$1\" stop \"$2\" && \"$1\" start \"$2\" && \"$3\" \"$2\" aws s3 mb \"s3://$4\""
+  sh ${CMAKE_SOURCE_DIR}/scripts/rgw.sh ${KV_RGW_DIR}
+  ${CMAKE_SOURCE_DIR}/tests/with_rgw_env.sh ${KV_RGW_BUCKET})
+set_tests_properties(s3_rgw_start PROPERTIES FIXTURES_SETUP rgw LABELS s3 TIMEOUT 300)
+
+add_test(NAME s3_rgw_stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/rgw.sh stop ${KV_RGW_DIR})
+set_tests_properties(s3_rgw_stop PROPERTIES FIXTURES_CLEANUP rgw LABELS s3 TIMEOUT 120)
+
+# kv_s3_server_test(NAME TIMEOUT COMMAND...): a test that needs the gateway.
+function(kv_s3_server_test name timeout)
+  add_test(NAME ${name} COMMAND ${KV_RGW_ENV} ${ARGN})
+  set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED rgw LABELS s3 TIMEOUT ${timeout})
+endfunction()
+
+function(kv_s3_test_exe name)
+  add_executable(${name} tests/${name}.c)
+  target_include_directories(${name} PRIVATE src tests)
+  target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
+  target_link_libraries(${name} PRIVATE kvault_core)
+endfunction()
+
+kv_s3_server_test(conformance_s3 600 $<TARGET_FILE:conformance> s3://${KV_RGW_BUCKET}/conformance)
+
+kv_s3_test_exe(test_s3)
+kv_s3_server_test(test_s3 300 $<TARGET_FILE:test_s3> s3://${KV_RGW_BUCKET}/test_s3)

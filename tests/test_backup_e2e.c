@@ -452,9 +452,12 @@ static void incremental_body(void)
     size_t n = 0;
     delta d;
     char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2"), *r3 = cat(fx.base, "r3");
+    char *stale = cat(fx.base, ".db.kvault-ckpt-2147483646-abcdef");
 
     CHECK(db_create(fx.db, &big, 1) == 0);
+    CHECK(mkdir(stale, 0755) == 0); /* left by a backup whose process died */
     CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b1));
+    CHECK(!exists(stale));
     CHECK_EQ_U64(b1.files, b1.files_new);
     CHECK(b1.files >= NCF);
 
@@ -541,6 +544,7 @@ static void incremental_body(void)
     free(r1);
     free(r2);
     free(r3);
+    free(stale);
 }
 
 static void test_incremental(void)
@@ -706,6 +710,79 @@ static void test_hostile_manifest(void)
     run_in_fixture(hostile_body);
 }
 
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int rc = f && fputs(text, f) >= 0 ? 0 : -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void objects_body(void)
+{
+    char *src = cat(fx.base, "in.txt"), *dst = cat(fx.base, "out.txt"), *url = NULL, *key = NULL;
+    char buf[64] = "";
+    kvault *kv2 = NULL;
+    kvault_object o, *objs = NULL;
+    size_t n = 0, len;
+    int fds[2];
+
+    CHECK(write_file(src, "hello kvault\n") == 0);
+    CHECK_OK(kvault_put_file(fx.kv, src, "a/b/hello.txt"));
+    CHECK_OK(kvault_stat(fx.kv, "a/b/hello.txt", &o));
+    CHECK_EQ_U64(o.size, 13);
+    kvault_free(o.key);
+    CHECK_OK(kvault_ls(fx.kv, "a/", &objs, &n));
+    CHECK_EQ_U64(n, 1);
+    CHECK_STR(objs[0].key, "a/b/hello.txt");
+    kvault_free_objects(objs, n);
+    CHECK_OK(kvault_get_file(fx.kv, "a/b/hello.txt", dst));
+    CHECK(count_entries(fx.base, "kvault-tmp") == 0);
+    {
+        FILE *f = fopen(dst, "r");
+        CHECK(f);
+        len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+    }
+    CHECK_STR(buf, "hello kvault\n");
+    CHECK(pipe(fds) == 0);
+    CHECK_OK(kvault_cat(fx.kv, "a/b/hello.txt", fds[1]));
+    close(fds[1]);
+    memset(buf, 0, sizeof buf);
+    CHECK(read(fds[0], buf, sizeof buf - 1) == 13);
+    close(fds[0]);
+    CHECK_STR(buf, "hello kvault\n");
+
+    /* a URL naming an object: the local store at "/" and the path as key */
+    CHECK(asprintf(&url, "file://%s/a/b/hello.txt", fx.store) > 0);
+    CHECK_OK(kvault_open_url(url, NULL, &kv2, &key));
+    CHECK(key[0] != '/' && strcmp(key + strlen(key) - 13, "a/b/hello.txt") == 0);
+    CHECK_OK(kvault_stat(kv2, key, &o));
+    CHECK_EQ_U64(o.size, 13);
+    kvault_free(o.key);
+    kvault_close(kv2);
+    kvault_free(key);
+    key = NULL;
+    CHECK_OK(kvault_open_url(src, NULL, &kv2, &key));
+    CHECK_STR(key, src + 1);
+    kvault_close(kv2);
+
+    CHECK_OK(kvault_rm(fx.kv, "a/b/hello.txt"));
+    CHECK(kvault_stat(fx.kv, "a/b/hello.txt", &o) == KV_ENOTFOUND);
+    CHECK(kvault_get_file(fx.kv, "a/b/hello.txt", dst) == KV_ENOTFOUND);
+    free(src);
+    free(dst);
+    free(url);
+    free(key);
+}
+
+static void test_objects(void)
+{
+    run_in_fixture(objects_body);
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
@@ -713,6 +790,7 @@ int main(int argc, char **argv)
         {"live", test_live},
         {"corrupt_object", test_corrupt_object},
         {"hostile_manifest", test_hostile_manifest},
+        {"objects", test_objects},
         {NULL, NULL},
     };
     return kvt_run(cases, argc, argv);

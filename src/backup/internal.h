@@ -18,4 +18,8 @@ void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out);
  * CRC32C; with dir NULL only reads and checks them. */
 int kv_fetch_backup(kvault *kv, const kv_manifest *m, const char *dir);
 
+/* Opens the database restored from m into dir read-only and checks it has the
+ * manifest's column families; with read_all also reads every key (*keys). */
+int kv_check_restored(const kv_manifest *m, const char *dir, int read_all, uint64_t *keys);
+
 #endif

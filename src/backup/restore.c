@@ -46,6 +46,16 @@ out:
     return rc;
 }
 
+int kv_check_restored(const kv_manifest *m, const char *dir, int read_all, uint64_t *keys)
+{
+    uint64_t ncf;
+    int rc = kv_rdb_check(dir, read_all, &ncf, keys);
+    if (!rc && ncf != m->ncolumn_families)
+        rc = kv_seterr(KV_ECORRUPT, "backup %s restored to '%s' has %llu column families, its "
+                       "manifest lists %zu", m->id, dir, (unsigned long long)ncf, m->ncolumn_families);
+    return rc;
+}
+
 /* 1 if dest holds something, 0 if it is missing or an empty directory. */
 static int dest_occupied(const char *dest)
 {
@@ -109,8 +119,9 @@ static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest, ch
         rc = kv_seterr_errno(KV_EIO, errno, "cannot set the mode of '%s'", *tmp);
         goto out;
     }
-    if (!(rc = kv_fetch_backup(kv, m, *tmp)) && !(rc = kv_fsync_dir(*tmp)))
-        rc = kv_rdb_check(*tmp, 0, NULL, NULL);
+    if ((rc = kv_fetch_backup(kv, m, *tmp)) || (rc = kv_fsync_dir(*tmp)))
+        goto out;
+    rc = kv_check_restored(m, *tmp, 0, NULL);
 out:
     free(parent);
     free(name);

@@ -10,7 +10,6 @@
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "backup/localdir.h"
-#include "backup/rocks.h"
 #include "util/err.h"
 
 static int make_scratch(char **out)
@@ -29,8 +28,9 @@ static int restore_check(kvault *kv, const kv_manifest *m, kvault_verify_report 
 {
     char *scratch = NULL;
     int rc = make_scratch(&scratch);
-    if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)))
-        rc = kv_rdb_check(scratch, 1, &rep->column_families, &rep->keys);
+    if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
+        !(rc = kv_check_restored(m, scratch, 1, &rep->keys)))
+        rep->column_families = m->ncolumn_families;
     if (scratch)
         kv_rm_rf_quiet(scratch);
     free(scratch);

@@ -192,7 +192,7 @@ typedef struct call {
     kv_store *st;
     kv_upload *up;
     const char *key;
-    uint64_t off, total;
+    uint64_t off, total, part_size;
     const void *src;
     void *dst;
     size_t len, *got;
@@ -237,7 +237,7 @@ static int do_remove(void *arg)
 static int do_upload_begin(void *arg)
 {
     call *c = arg;
-    return c->st->ops->upload_begin(c->st, c->key, c->total, c->off, c->up_out);
+    return c->st->ops->upload_begin(c->st, c->key, c->total, c->part_size, c->up_out);
 }
 
 static int do_upload_part(void *arg)
@@ -292,14 +292,18 @@ static int resume_cb(const char *key, const kv_object_info *info, void *payload)
 {
     list_resume *r = payload;
     char *copy;
+    int rc;
     if (r->last && strcmp(key, r->last) <= 0)
         return 0;
+    rc = r->cb(key, info, r->payload);
+    if (rc)
+        return rc;
     copy = strdup(key);
     if (!copy)
         return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
     free(r->last);
     r->last = copy;
-    return r->cb(key, info, r->payload);
+    return 0;
 }
 
 int kv_store_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
@@ -320,7 +324,8 @@ int kv_store_remove(kv_store *st, const char *key)
 int kv_store_upload_begin(kv_store *st, const char *key, uint64_t total_size,
                           uint64_t part_size, kv_upload **out)
 {
-    call c = {.st = st, .key = key, .total = total_size, .off = part_size, .up_out = out};
+    call c = {.st = st, .key = key, .total = total_size, .part_size = part_size,
+              .up_out = out};
     int rc = need_multipart(st, key);
     return rc ? rc : kv_store_retry(st, do_upload_begin, &c);
 }

@@ -253,7 +253,7 @@ static int begin_item(xfer *x, item_state *s)
     return rc;
 }
 
-/* 1 when the item could not begin (its failure is already recorded). */
+/* 1 when the item could not begin (the worker that began it records why). */
 static int wait_begun(xfer *x, item_state *s)
 {
     int failed;
@@ -646,6 +646,7 @@ typedef struct cat_job {
     kv_store *st;
     const char *key;
     uint64_t size, part_size;
+    uint64_t slot_bytes; /* budget per range: a part and the probe byte */
     uint32_t parts, next;
     slot *slots;
     pthread_mutex_t lock;
@@ -666,14 +667,14 @@ static void cat_fail(cat_job *c, int rc)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Like download_part, the last range probes one byte past the end. */
 static int cat_read(cat_job *c, uint32_t p, char *buf, size_t len)
 {
-    size_t got = 0;
-    int rc = kv_store_get(c->st, c->key, (uint64_t)p * c->part_size, len, buf, &got);
+    size_t got = 0, want = len + (p == c->parts - 1);
+    int rc = kv_store_get(c->st, c->key, (uint64_t)p * c->part_size, want, buf, &got);
     if (!rc && got != len)
-        rc = kv_seterr(KV_ECORRUPT, "object '%s' ended at %llu bytes, expected %llu", c->key,
-                       (unsigned long long)((uint64_t)p * c->part_size + got),
-                       (unsigned long long)c->size);
+        rc = kv_seterr(KV_ECORRUPT, "object '%s' changed while read: %s than its %llu bytes",
+                       c->key, got < len ? "shorter" : "longer", (unsigned long long)c->size);
     return rc;
 }
 
@@ -686,18 +687,18 @@ static void *cat_worker(void *arg)
         uint32_t p;
         char *buf;
         int rc;
-        budget_acquire(c->part_size);
+        budget_acquire(c->slot_bytes);
         pthread_mutex_lock(&c->lock);
         if (c->stop || c->next == c->parts) {
             pthread_mutex_unlock(&c->lock);
-            budget_release(c->part_size);
+            budget_release(c->slot_bytes);
             return NULL;
         }
         p = c->next++;
         pthread_mutex_unlock(&c->lock);
         off = (uint64_t)p * c->part_size;
         len = (size_t)(c->size - off < c->part_size ? c->size - off : c->part_size);
-        buf = malloc(len ? len : 1);
+        buf = malloc(len + 1);
         rc = buf ? cat_read(c, p, buf, len)
                  : kv_seterr(KV_ENOMEM, "out of memory for a buffer of %zu bytes", len);
         if (rc)
@@ -705,7 +706,7 @@ static void *cat_worker(void *arg)
         pthread_mutex_lock(&c->lock);
         if (c->stop) {
             free(buf);
-            budget_release(c->part_size);
+            budget_release(c->slot_bytes);
         } else {
             c->slots[p] = (slot){buf, len, 1};
             pthread_cond_broadcast(&c->changed);
@@ -734,7 +735,7 @@ static int cat_write(cat_job *c, int fd, uint64_t *bytes, uint32_t *crc)
             *bytes += s.len;
         }
         free(s.buf);
-        budget_release(c->part_size);
+        budget_release(c->slot_bytes);
         if (rc) {
             char msg[1024];
             snprintf(msg, sizeof msg, "cat '%s': %s", c->key, kv_errmsg());
@@ -753,7 +754,7 @@ static void cat_drain(cat_job *c, pthread_t *threads, int started)
     for (uint32_t p = 0; p < c->parts; p++) {
         if (c->slots[p].ready) {
             free(c->slots[p].buf);
-            budget_release(c->part_size);
+            budget_release(c->slot_bytes);
             c->slots[p].ready = 0;
         }
     }
@@ -797,7 +798,8 @@ int kv_xfer_cat(kv_store *st, const char *key, int fd, const kv_xfer_opts *opts,
         rc = kv_seterr(KV_ENOMEM, "out of memory reading '%s'", key);
         goto out;
     }
-    budget_set(budget_for(opts, workers, c.part_size));
+    c.slot_bytes = c.part_size + 1;
+    budget_set(budget_for(opts, workers, c.slot_bytes));
     pthread_mutex_init(&c.lock, NULL);
     pthread_cond_init(&c.changed, NULL);
     for (; started < workers; started++)

@@ -4,7 +4,7 @@
 #
 #   bench/local_backup.sh [SIZE] [WORKERS]     (defaults: 2G, 8)
 #
-# Builds into build/ if needed, generates a SIZE database with kvault-gendb
+# Builds into build/ (or $KV_BUILD_DIR) if needed, generates a SIZE database with kvault-gendb
 # under $KV_BENCH_DIR (default /tmp/kvault-bench, removed at the end unless
 # KV_BENCH_KEEP=1), and measures every run with /usr/bin/time -v: wall time,
 # CPU time (user + sys) and peak RSS. Before each run the page cache is
@@ -16,14 +16,15 @@ cd "$(dirname "$0")/.."
 SIZE=${1:-2G}
 WORKERS=${2:-8}
 DIR=${KV_BENCH_DIR:-/tmp/kvault-bench}
-KVAULT=$PWD/build/kvault
-GENDB=$PWD/build/kvault-gendb
-BENGINE=$PWD/build/kvault-bench-backupengine
+B=$(realpath -m "${KV_BUILD_DIR:-build}")
+KVAULT=$B/kvault
+GENDB=$B/kvault-gendb
+BENGINE=$B/kvault-bench-backupengine
 
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
 if [[ ! -x $KVAULT || ! -x $GENDB || ! -x $BENGINE ]]; then
-    cmake -S . -B build >/dev/null
-    cmake --build build -j"$(nproc)" --target kvault kvault-gendb kvault-bench-backupengine
+    cmake -S . -B "$B" >/dev/null
+    cmake --build "$B" -j"$(nproc)" --target kvault kvault-gendb kvault-bench-backupengine
 fi
 
 rm -rf "$DIR"

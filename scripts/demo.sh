@@ -6,8 +6,10 @@
 # and verifies the backup by restoring it and reading every key.
 #
 #   scripts/demo.sh [DIR]      (default: a new directory under /tmp)
+# KV_BUILD_DIR picks the build directory (default build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+B=${KV_BUILD_DIR:-build}
 
 if [[ -t 1 ]]; then BOLD=$'\e[1m' OFF=$'\e[0m'; else BOLD='' OFF=''; fi
 say() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$OFF"; }
@@ -25,25 +27,25 @@ else
 fi
 
 say "Building"
-cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" --target kvault kvault-gendb >/dev/null
-echo "built build/kvault ($(build/kvault --version))"
+cmake -S . -B "$B" >/dev/null
+cmake --build "$B" -j"$(nproc)" --target kvault kvault-gendb >/dev/null
+echo "built $B/kvault ($("$B"/kvault --version))"
 
 DEMO=${1:-$(mktemp -d /tmp/kvault-demo.XXXXXX)}
 mkdir -p "$DEMO"
 rm -rf "$DEMO/db" "$DEMO/store" "$DEMO/restored"
 # Keep the demo's checksum cache with the demo.
 export KVAULT_CACHE_DIR=$DEMO/cache
-K=build/kvault
+K=$B/kvault
 
 say "Making a sample database in $DEMO/db"
-show build/kvault-gendb --size 100M --cfs 4 "$DEMO/db"
+show "$B/kvault-gendb" --size 100M --cfs 4 "$DEMO/db"
 
 say "Backing it up to the local store $DEMO/store"
 show $K backup --db "$DEMO/db" --to "$DEMO/store"
 
 say "Changing 1% of the keys, then backing up again: only new files are stored"
-show build/kvault-gendb --update 1 "$DEMO/db"
+show "$B/kvault-gendb" --update 1 "$DEMO/db"
 show $K backup --db "$DEMO/db" --to "$DEMO/store"
 
 say "Listing the backups"
@@ -56,8 +58,8 @@ say "Restoring the latest backup to $DEMO/restored"
 show $K restore --from "$DEMO/store" --to "$DEMO/restored"
 
 say "Comparing every key and value of the restored database with the source"
-build/kvault-gendb --digest "$DEMO/db" >"$DEMO/source.digest"
-build/kvault-gendb --digest "$DEMO/restored" >"$DEMO/restored.digest"
+"$B"/kvault-gendb --digest "$DEMO/db" >"$DEMO/source.digest"
+"$B"/kvault-gendb --digest "$DEMO/restored" >"$DEMO/restored.digest"
 if cmp -s "$DEMO/source.digest" "$DEMO/restored.digest"; then
     echo "identical: $(awk '{n += $2} END {print n}' "$DEMO/source.digest") keys in $(wc -l <"$DEMO/source.digest") column families"
 else

@@ -246,8 +246,11 @@ case_sigkill() {
     sleep 3
     kill -0 "$pid" 2>/dev/null || fail "backup ended before it could be killed"
     kill -9 "$pid"
-    wait "$pid" || status=$?
+    { wait "$pid"; } 2>/dev/null || status=$?
     [[ $status == 137 ]] || fail "backup exited $status, not by SIGKILL"
+    # Proof that it was killed mid-upload: some data but no manifest.
+    [[ -n $(find store -type f ! -name manifest.json) ]] || fail "nothing was uploaded before the kill"
+    [[ -z $(find store -name manifest.json) ]] || fail "a manifest exists after the kill"
 
     run 0 list --from store --json
     [[ $(json 'len(j)') == 0 ]] || fail "a killed backup is listed: $(cat out)"

@@ -41,3 +41,7 @@ kv_s3_server_test(conformance_s3 600 $<TARGET_FILE:conformance> s3://${KV_RGW_BU
 
 kv_s3_test_exe(test_s3)
 kv_s3_server_test(test_s3 300 $<TARGET_FILE:test_s3> s3://${KV_RGW_BUCKET}/test_s3)
+
+kv_s3_test_exe(test_s3_faults)
+kv_s3_server_test(s3_faults 600 ${CMAKE_SOURCE_DIR}/tests/s3_faults.sh
+  $<TARGET_FILE:test_s3_faults> s3://${KV_RGW_BUCKET}/faults)

@@ -8,7 +8,11 @@
           - reset: close the connection (RST) without answering;
           - slowdown: answer 503 SlowDown as S3 does;
           - cut: forward, then send half the reply and reset (the server
-            did the work; the client must cope with not knowing).
+            did the work; the client must cope with not knowing). Never on
+            CreateMultipartUpload: a lost reply there leaves an upload that
+            no client can know of, for a bucket lifecycle rule to remove.
+            Always on the first CompleteMultipartUpload attempt: the client's
+            retry then finds the upload gone and must see that it worked.
         Only the first two attempts of a given request may fail, so a client
         that retries a few times always gets through. Every fault is logged.
     s3_fault_proxy.py stall PORTFILE
@@ -19,11 +23,11 @@ Writes the port it listens on (127.0.0.1, picked by the kernel) to PORTFILE.
 import hashlib
 import http.client
 import http.server
+import os
 import socket
 import struct
 import sys
 import threading
-import time
 import urllib.parse
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
@@ -44,16 +48,21 @@ class FaultPlan:
 
     def decide(self, method, path):
         key = f"{method} {path}"
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query, keep_blank_values=True)
+        creates_upload = method == "POST" and "uploads" in query
+        completes_upload = method == "POST" and "uploadId" in query
         with self.lock:
             attempt = self.seen.get(key, 0)
             self.seen[key] = attempt + 1
+        if completes_upload:
+            return "cut" if attempt == 0 else None
         if attempt >= 2:
             return None
         digest = hashlib.sha256(f"{self.seed}|{key}|{attempt}".encode()).digest()
         r = struct.unpack(">Q", digest[:8])[0] / 2**64
         for fault, share in FAULT_SHARE.items():
             if r < share:
-                return fault
+                return None if fault == "cut" and creates_upload else fault
             r -= share
         return None
 
@@ -117,19 +126,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         status, headers, data, length = self.forward(body)
         if fault == "cut":
-            self.send_response_only(status)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data) + 1))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            reset(self.connection)
+            self.cut(status, headers, data, length)
             return
         self.answer(status, headers, data, length)
 
+    def cut(self, status, headers, data, length):
+        """Sends the first half of the whole reply, then resets."""
+        self.wfile = Buffer()
+        self.answer(status, headers, data, length)
+        reply = self.wfile.getvalue()
+        self.connection.sendall(reply[: len(reply) // 2])
+        self.close_connection = True
+        reset(self.connection)
+
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Buffer:
+    """Collects what the handler writes, so a reply can be cut short."""
+
+    closed = False
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, b):
+        self.parts.append(bytes(b))
+
+    def flush(self):
+        pass
+
+    def getvalue(self):
+        return b"".join(self.parts)
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -142,7 +170,6 @@ class Server(http.server.ThreadingHTTPServer):
 def write_port(path, port):
     with open(path + ".tmp", "w") as f:
         f.write(f"{port}\n")
-    import os
     os.rename(path + ".tmp", path)
 
 

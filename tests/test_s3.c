@@ -373,6 +373,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot open %s: %s\n", base_url, kv_errmsg());
         return 2;
     }
+    if (getenv("KV_TEST_VERBOSE"))
+        kvault_set_verbosity(atoi(getenv("KV_TEST_VERBOSE")));
     rc = kvt_run(cases, argc - 1, argv + 1);
     /* every case cleans up after itself */
     if (kv_store_list(st, "", collect, &left) != KV_OK || left.n != 0) {

@@ -178,8 +178,18 @@ static int flush_all(gen_db *g)
     return err ? fail("flush", err) : 0;
 }
 
-/* Writes key i for every i in [0, n) with (i + offset) % step == 0. */
-static int write_keys(gen_db *g, uint64_t n, uint64_t step, uint64_t offset, uint64_t value_size,
+/* splitmix64's finaliser: picks keys to update evenly over all column
+ * families (a plain i % step would put them all in one when step % ncf == 0). */
+static uint64_t mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Writes key i for every i in [0, n) with mix(i ^ salt) % step == 0 (all of
+ * them when step is 1). */
+static int write_keys(gen_db *g, uint64_t n, uint64_t step, uint64_t salt, uint64_t value_size,
                       uint64_t seed)
 {
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
@@ -190,7 +200,7 @@ static int write_keys(gen_db *g, uint64_t n, uint64_t step, uint64_t offset, uin
 
     rocksdb_writeoptions_disable_WAL(wo, 1);
     for (uint64_t i = 0; value && i < n && !err; i++) {
-        if ((i + offset) % step != 0)
+        if (step > 1 && mix(i ^ salt) % step != 0)
             continue;
         fill_random(&state, value, value_size);
         snprintf(key, sizeof(key), "k%012" PRIu64, i);
@@ -268,11 +278,11 @@ static int update(const gen_opts *o, gen_db *g)
     if (rc == 0)
         rc = get_count(g, &n);
     if (rc == 0)
-        rc = write_keys(g, n, step, seed % step, o->value_size, seed | 1);
+        rc = write_keys(g, n, step, seed, o->value_size, seed | 1);
     if (rc == 0)
         rc = flush_all(g);
     if (rc == 0)
-        printf("%s: updated every %" PRIu64 "th of %" PRIu64 " keys\n", o->dir, step, n);
+        printf("%s: updated about 1 in %" PRIu64 " of %" PRIu64 " keys\n", o->dir, step, n);
     return rc;
 }
 

@@ -792,8 +792,11 @@ static int s3_upload_complete(kv_upload *up)
     }
     if (rc == KV_ENOTFOUND && retry) {
         snprintf(saved, sizeof saved, "%s", kv_errmsg());
-        if (completed_before(up))
+        if (completed_before(up)) {
+            kv_info("s3://%s/%s: an earlier CompleteMultipartUpload attempt succeeded",
+                    s->bucket, up->key);
             rc = KV_OK;
+        }
         else
             kv_errset_msg(rc, saved);
     } else if (rc == KV_OK) {

@@ -42,20 +42,20 @@ say "Making a sample database in $DEMO/db"
 show "$B/kvault-gendb" --size 100M --cfs 4 "$DEMO/db"
 
 say "Backing it up to the local store $DEMO/store"
-show $K backup --db "$DEMO/db" --to "$DEMO/store"
+show "$K" backup --db "$DEMO/db" --to "$DEMO/store"
 
 say "Changing 1% of the keys, then backing up again: only new files are stored"
 show "$B/kvault-gendb" --update 1 "$DEMO/db"
-show $K backup --db "$DEMO/db" --to "$DEMO/store"
+show "$K" backup --db "$DEMO/db" --to "$DEMO/store"
 
 say "Listing the backups"
-show $K list --from "$DEMO/store"
+show "$K" list --from "$DEMO/store"
 
 say "What the store holds (manifest.json is written last: it makes a backup exist)"
 (cd "$DEMO/store" && find . -type f | sort | sed 's|^\./||' | head -20)
 
 say "Restoring the latest backup to $DEMO/restored"
-show $K restore --from "$DEMO/store" --to "$DEMO/restored"
+show "$K" restore --from "$DEMO/store" --to "$DEMO/restored"
 
 say "Comparing every key and value of the restored database with the source"
 "$B"/kvault-gendb --digest "$DEMO/db" >"$DEMO/source.digest"
@@ -68,7 +68,7 @@ else
 fi
 
 say "Verifying the backup: every object's CRC32C, then a trial restore reading every key"
-show $K verify --from "$DEMO/store" --restore-check
+show "$K" verify --from "$DEMO/store" --restore-check
 
 say "Done"
 echo "Everything is in $DEMO (remove it with: rm -rf $DEMO)."

@@ -55,15 +55,15 @@ spawn() {
     echo $! >>"$DIR/pids"
 }
 
-# wait_for SECONDS WHAT COMMAND...: retries COMMAND once a second.
+# wait_for SECONDS WHAT COMMAND...: retries COMMAND four times a second.
 wait_for() {
     local limit=$1 what=$2
     shift 2
-    for ((i = 0; i < limit; i++)); do
+    for ((i = 0; i < limit * 4; i++)); do
         if "$@" >/dev/null 2>&1; then
             return 0
         fi
-        sleep 1
+        sleep 0.25
     done
     echo "rgw.sh: timed out after ${limit}s waiting for $what" >&2
     return 1
@@ -184,30 +184,30 @@ export KV_RGW_PIDS="$pids"
 EOF
 }
 
-# Kills the daemons listed in DIR/pids, checking first that each PID still
-# runs with our ceph.conf (a PID may have been reused since).
+# True when PID still runs with our ceph.conf (a PID may have been reused).
+ours() {
+    local cmdline
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+    case $cmdline in *"$CONF"*) return 0 ;; *) return 1 ;; esac
+}
+
+# Kills the daemons listed in DIR/pids: TERM, up to 10 s to exit, then KILL.
 kill_daemons() {
     local pid alive
     [ -f "$DIR/pids" ] || return 0
     for pid in $(cat "$DIR/pids"); do
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
+        ! ours "$pid" || kill -TERM "$pid" 2>/dev/null || true
     done
     for ((i = 0; i < 50; i++)); do
         alive=0
         for pid in $(cat "$DIR/pids"); do
-            if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"; then
-                alive=1
-            fi
+            ! ours "$pid" || alive=1
         done
         [ $alive = 0 ] && return 0
         sleep 0.2
     done
     for pid in $(cat "$DIR/pids"); do
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        ! ours "$pid" || kill -KILL "$pid" 2>/dev/null || true
     done
 }
 

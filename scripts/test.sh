@@ -5,7 +5,8 @@
 #   3. builds in build-asan/ with AddressSanitizer + UBSan and runs the tests
 #      again, except those labelled "slow".
 # Exits non-zero if any build or test fails. KV_TEST_JOBS sets the parallelism
-# (default: the number of CPUs).
+# (default: the number of CPUs); KV_BUILD_DIR the build directory (default
+# build; the sanitizer build goes to the same name with -asan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,9 @@ build_and_test() {
     local dir=$1 ctest_args=$2
     shift 2
     echo "==> $dir: configure $*"
-    cmake -S . -B "$dir" -DKV_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
-        { cat "$dir.configure.log"; return 1; }
+    mkdir -p "$dir"
+    cmake -S . -B "$dir" -DKV_WERROR=ON "$@" >"$dir/configure.log" 2>&1 ||
+        { cat "$dir/configure.log"; return 1; }
     echo "==> $dir: build"
     cmake --build "$dir" -j"$JOBS"
     echo "==> $dir: ctest $ctest_args"
@@ -29,8 +31,9 @@ build_and_test() {
 scripts/deps.sh all
 
 status=0
-build_and_test build "" || status=1
-build_and_test build-asan "-LE slow" -DKV_SANITIZE=ON || status=1
+B=${KV_BUILD_DIR:-build}
+build_and_test "$B" "" || status=1
+build_and_test "$B-asan" "-LE slow" -DKV_SANITIZE=ON || status=1
 
 if ((status == 0)); then
     echo "==> all builds and tests passed"

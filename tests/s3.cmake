@@ -7,6 +7,14 @@ target_link_libraries(test_sigv4 PRIVATE kvault_core)
 add_test(NAME test_sigv4 COMMAND test_sigv4)
 set_tests_properties(test_sigv4 PROPERTIES LABELS "unit;s3" TIMEOUT 60)
 
+# The HTTP layer against a canned server in a thread.
+add_executable(test_http tests/test_http.c)
+target_include_directories(test_http PRIVATE src tests)
+target_compile_definitions(test_http PRIVATE _GNU_SOURCE)
+target_link_libraries(test_http PRIVATE kvault_core)
+add_test(NAME test_http COMMAND test_http)
+set_tests_properties(test_http PROPERTIES LABELS "unit;s3" TIMEOUT 60)
+
 # ---- the RADOS Gateway fixture ---------------------------------------------
 # One cluster for all s3-labelled tests of a run, under the build dir. Setup
 # stops any cluster a crashed earlier run left there, starts a fresh one and
@@ -45,3 +53,13 @@ kv_s3_server_test(test_s3 300 $<TARGET_FILE:test_s3> s3://${KV_RGW_BUCKET}/test_
 kv_s3_test_exe(test_s3_faults)
 kv_s3_server_test(s3_faults 600 ${CMAKE_SOURCE_DIR}/tests/s3_faults.sh
   $<TARGET_FILE:test_s3_faults> s3://${KV_RGW_BUCKET}/faults)
+
+# Interop with the aws CLI, both ways, single and multipart objects.
+kv_s3_test_exe(s3_xfer)
+kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/s3_interop.sh
+  $<TARGET_FILE:s3_xfer> ${KV_RGW_BUCKET})
+
+# Backup, verify and restore through the public API with an s3:// store.
+kv_s3_test_exe(test_s3_e2e)
+target_include_directories(test_s3_e2e PRIVATE ${ROCKSDB_INCLUDE})
+kv_s3_server_test(test_s3_e2e 600 $<TARGET_FILE:test_s3_e2e> s3://${KV_RGW_BUCKET}/e2e)

@@ -13,6 +13,9 @@
             no client can know of, for a bucket lifecycle rule to remove.
             Always on the first CompleteMultipartUpload attempt: the client's
             retry then finds the upload gone and must see that it worked.
+          - error200: on the second CompleteMultipartUpload attempt, answer
+            200 with an InternalError document, as S3 may once it has
+            started sending its reply.
         Only the first two attempts of a given request may fail, so a client
         that retries a few times always gets through. Every fault is logged.
     s3_fault_proxy.py stall PORTFILE
@@ -34,6 +37,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 FAULT_SHARE = {"reset": 0.12, "slowdown": 0.10, "cut": 0.06}
 SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
             b'<Message>Please reduce your request rate.</Message></Error>')
+INTERNAL = (b'<?xml version="1.0" encoding="UTF-8"?>\n\n<Error><Code>InternalError</Code>'
+            b'<Message>We encountered an internal error. Please try again.</Message></Error>')
 
 
 class FaultPlan:
@@ -55,7 +60,7 @@ class FaultPlan:
             attempt = self.seen.get(key, 0)
             self.seen[key] = attempt + 1
         if completes_upload:
-            return "cut" if attempt == 0 else None
+            return ["cut", "error200"][attempt] if attempt < 2 else None
         if attempt >= 2:
             return None
         digest = hashlib.sha256(f"{self.seed}|{key}|{attempt}".encode()).digest()
@@ -123,6 +128,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         if fault == "slowdown":
             self.answer(503, [("Content-Type", "application/xml")], SLOWDOWN)
+            return
+        if fault == "error200":
+            self.answer(200, [("Content-Type", "application/xml")], INTERNAL)
             return
         status, headers, data, length = self.forward(body)
         if fault == "cut":

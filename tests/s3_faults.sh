@@ -42,7 +42,7 @@ rc=$?
 
 touch "$work/faults.log"
 echo "faults injected: $(sort "$work/faults.log" | cut -d' ' -f1,2 | uniq -c | tr '\n' ',')"
-for kind in reset slowdown cut; do
+for kind in reset slowdown cut error200; do
     if ! grep -q "^$kind " "$work/faults.log"; then
         echo "s3_faults.sh: no '$kind' fault was injected: the test proved nothing about it" >&2
         rc=1

@@ -332,15 +332,26 @@ static void keys_needing_encoding(void)
         CHECK_OK(kv_store_remove(st, keys[i]));
 }
 
-static void stat_reports_size_time_etag(void)
+static int first_info(const char *key, const kv_object_info *info, void *p)
 {
-    kv_object_info info;
+    (void)key;
+    *(kv_object_info *)p = *info;
+    return 1; /* one is enough */
+}
+
+static void stat_and_list_report_size_time_etag(void)
+{
+    kv_object_info info, listed;
     time_t now = time(NULL);
     CHECK_OK(kv_store_put(st, "stat/x", "hello world", 11, NULL));
     CHECK_OK(kv_store_stat(st, "stat/x", &info));
     CHECK_EQ_U64(info.size, 11);
     CHECK(info.mtime_unix > now - 300 && info.mtime_unix < now + 300);
     CHECK_STR(info.etag, "5eb63bbbe01eeed093cb22bb8f5acdc3"); /* MD5 of the body */
+    CHECK(kv_store_list(st, "stat/", first_info, &listed) == 1);
+    CHECK_EQ_U64(listed.size, 11);
+    CHECK(listed.mtime_unix > now - 300 && listed.mtime_unix < now + 300);
+    CHECK_STR(listed.etag, info.etag);
     CHECK_OK(kv_store_remove(st, "stat/x"));
 }
 
@@ -358,7 +369,7 @@ int main(int argc, char **argv)
         {"settings_from_profile_files", settings_from_profile_files},
         {"list_pages", list_pages},
         {"keys_needing_encoding", keys_needing_encoding},
-        {"stat_reports_size_time_etag", stat_reports_size_time_etag},
+        {"stat_and_list_report_size_time_etag", stat_and_list_report_size_time_etag},
         {NULL, NULL},
     };
     collected left = {.n = 0};

@@ -5,11 +5,12 @@
 
 #include "cli.h"
 
+/* The fields list shares, plus what only a backup run knows. */
 static void print_backup_json(const kvault_backup_info *info)
 {
     fputs("{", stdout);
     cli_json_backup_fields(stdout, info);
-    fputs("}\n", stdout);
+    printf(", \"bytes_checksummed\": %" PRIu64 "}\n", info->bytes_checksummed);
 }
 
 int cli_cmd_backup(cli_args *a)

@@ -21,9 +21,7 @@ static int open_object(cli_args *a, const char *url, kvault **kv, char **key)
 {
     if (a->verbose)
         fprintf(stderr, "kvault: opening %s\n", url);
-    if (kvault_open_url(url, &a->kvopts, kv, key) != KV_OK)
-        return cli_check(KV_ERR);
-    return CLI_OK;
+    return cli_check(kvault_open_url(url, &a->kvopts, kv, key));
 }
 
 static int upload(cli_args *a, const char *local, const char *url)

@@ -9,7 +9,8 @@
  * region (default us-east-1), AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / the
  * profile's endpoint_url. With an endpoint, requests are path-style
  * (http://host:port/bucket/key), as S3-compatible servers expect; without
- * one, virtual-hosted (https://bucket.s3.region.amazonaws.com/key).
+ * one, virtual-hosted (https://bucket.s3.region.amazonaws.com/key), except
+ * for bucket names with dots, which TLS certificates cannot cover.
  * KVAULT_S3_ADDRESSING=path|virtual overrides the choice.
  *
  * Integrity: every PutObject and UploadPart carries Content-MD5 when the
@@ -29,11 +30,8 @@
 #include "store/s3.h"
 
 #include <ctype.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +44,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/xml.h"
 
 #define MIB (1024ull * 1024ull)
 #define S3_MIN_PART (5 * MIB)
@@ -163,82 +162,42 @@ static void copy_etag(const char *etag, char *out, size_t n)
         len--;
     if (len >= n)
         len = n - 1;
-    memmove(out, etag, len); /* out may be etag itself */
+    memcpy(out, etag, len);
     out[len] = '\0';
 }
 
 /* ---- XML ---------------------------------------------------------------- */
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-    xmlInitParser();
-}
-
-static xmlDoc *xml_parse(const kv_buf *body)
-{
-    if (!body->len)
-        return NULL;
-    return xmlReadMemory(body->data, (int)body->len, NULL, NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-}
-
-/* First child element named name (S3's namespace is ignored). */
-static xmlNode *xml_child(xmlNode *parent, const char *name)
-{
-    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-/* Text of the child element name into out (truncated); "" when absent. */
-static void xml_text(xmlNode *parent, const char *name, char *out, size_t n)
-{
-    xmlNode *c = xml_child(parent, name);
-    xmlChar *t = c ? xmlNodeGetContent(c) : NULL;
-    snprintf(out, n, "%s", t ? (const char *)t : "");
-    xmlFree(t);
-}
-
-/* Same, malloc'd; NULL when absent or out of memory. */
-static char *xml_text_dup(xmlNode *parent, const char *name)
-{
-    xmlNode *c = xml_child(parent, name);
-    xmlChar *t = c ? xmlNodeGetContent(c) : NULL;
-    char *out = t ? strdup((const char *)t) : NULL;
-    xmlFree(t);
-    return out;
-}
-
 static int xml_is_true(xmlNode *parent, const char *name)
 {
     char v[8];
-    xml_text(parent, name, v, sizeof v);
+    kv_xml_text(parent, name, v, sizeof v);
     return strcmp(v, "true") == 0;
 }
 
 /* ---- errors ------------------------------------------------------------- */
 
-static int is_code(const char *code, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(code, *list) == 0)
-            return 1;
-    return 0;
-}
-
-/* The status for an S3 error reply (store.h's mapping). */
+/* The status for an S3 error reply (store.h's mapping): by the error code
+ * where it says what happened, else by the HTTP status. */
 static int status_code_for(long http, const char *code)
 {
-    static const char *const corrupt[] = {"BadDigest", "XAmzContentSHA256Mismatch", NULL};
-    static const char *const transient[] = {"SlowDown", "RequestTimeout", "InternalError",
-                                            "ServiceUnavailable", "OperationAborted", NULL};
-    if (is_code(code, corrupt))
-        return KV_ECORRUPT;
-    if (is_code(code, transient))
-        return KV_ETRANSIENT;
+    static const struct {
+        int status;
+        const char *const codes[8];
+    } by_code[] = {
+        {KV_ECORRUPT, {"BadDigest", "XAmzContentSHA256Mismatch"}},
+        {KV_ETRANSIENT, {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable",
+                         "OperationAborted"}},
+        {KV_EAUTH, {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId",
+                    "RequestTimeTooSkewed", "ExpiredToken", "InvalidToken"}},
+        {KV_ENOTFOUND, {"NoSuchKey", "NoSuchBucket", "NoSuchUpload"}},
+        {KV_EINVAL, {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge",
+                     "MalformedXML", "InvalidArgument", "InvalidRequest"}},
+    };
+    for (size_t i = 0; i < sizeof by_code / sizeof by_code[0]; i++)
+        for (size_t j = 0; j < 8 && by_code[i].codes[j]; j++)
+            if (strcmp(code, by_code[i].codes[j]) == 0)
+                return by_code[i].status;
     switch (http) {
     case 408: case 429: case 500: case 502: case 503: case 504:
         return KV_ETRANSIENT;
@@ -293,12 +252,12 @@ static const char *code_from_status(long http)
 static int s3_fail(const s3_store *s, const char *key, const kv_http_resp *resp)
 {
     char what[1024], code[128] = "", msg[512] = "", hintbuf[160];
-    xmlDoc *doc = xml_parse(&resp->body);
-    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlDoc *doc = kv_xml_parse(&resp->body);
+    xmlNode *root = kv_xml_root(doc, "Error");
     const char *hint;
-    if (root && strcmp((const char *)root->name, "Error") == 0) {
-        xml_text(root, "Code", code, sizeof code);
-        xml_text(root, "Message", msg, sizeof msg);
+    if (root) {
+        kv_xml_text(root, "Code", code, sizeof code);
+        kv_xml_text(root, "Message", msg, sizeof msg);
     }
     xmlFreeDoc(doc);
     object_name(s, key, what, sizeof what);
@@ -393,19 +352,15 @@ static int parse_reply(const s3_store *s, const char *key, const kv_http_resp *r
                        const char *root_name, xmlDoc **doc)
 {
     char what[1024];
-    xmlNode *root;
-    *doc = xml_parse(&resp->body);
-    root = *doc ? xmlDocGetRootElement(*doc) : NULL;
-    if (root && strcmp((const char *)root->name, root_name) == 0)
+    int is_error;
+    *doc = kv_xml_parse(&resp->body);
+    if (kv_xml_root(*doc, root_name))
         return KV_OK;
+    is_error = kv_xml_root(*doc, "Error") != NULL;
     xmlFreeDoc(*doc);
     *doc = NULL;
-    if (root && strcmp((const char *)root->name, "Error") == 0) {
-        /* an error inside a 200: classify by its code alone */
-        kv_http_resp as_error = *resp;
-        as_error.status = 500;
-        return s3_fail(s, key, &as_error);
-    }
+    if (is_error)
+        return s3_fail(s, key, resp); /* an error inside a 200: known by its code */
     object_name(s, key, what, sizeof what);
     return kv_seterr(KV_ETRANSIENT, "%s: the server's reply is not a %s document (HTTP %ld)",
                      what, root_name, resp->status);
@@ -564,7 +519,7 @@ static int list_page(const s3_store *s, xmlNode *root, kv_list_cb cb, void *payl
                      char **next)
 {
     size_t skip = *s->root ? strlen(s->root) + 1 : 0;
-    char key[2048], size[32], mtime[64];
+    char key[2048], size[32], mtime[64], etag[160];
     int rc = KV_OK;
     *next = NULL;
     for (xmlNode *n = root->children; n && rc == KV_OK; n = n->next) {
@@ -572,18 +527,18 @@ static int list_page(const s3_store *s, xmlNode *root, kv_list_cb cb, void *payl
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Contents") != 0)
             continue;
         memset(&info, 0, sizeof info);
-        xml_text(n, "Key", key, sizeof key);
-        xml_text(n, "Size", size, sizeof size);
-        xml_text(n, "LastModified", mtime, sizeof mtime);
-        xml_text(n, "ETag", info.etag, sizeof info.etag);
-        copy_etag(info.etag, info.etag, sizeof info.etag);
+        kv_xml_text(n, "Key", key, sizeof key);
+        kv_xml_text(n, "Size", size, sizeof size);
+        kv_xml_text(n, "LastModified", mtime, sizeof mtime);
+        kv_xml_text(n, "ETag", etag, sizeof etag);
+        copy_etag(etag, info.etag, sizeof info.etag);
         info.size = strtoull(size, NULL, 10);
         info.mtime_unix = parse_time(mtime, "%Y-%m-%dT%H:%M:%S");
         if (strlen(key) >= skip)
             rc = cb(key + skip, &info, payload);
     }
     if (rc == KV_OK && xml_is_true(root, "IsTruncated")) {
-        *next = xml_text_dup(root, "NextContinuationToken");
+        *next = kv_xml_text_dup(root, "NextContinuationToken");
         if (!*next)
             rc = kv_seterr(KV_ETRANSIENT, "s3://%s: a truncated listing without a "
                                           "NextContinuationToken", s->bucket);
@@ -689,7 +644,7 @@ static int s3_upload_begin(kv_store *st, const char *key, uint64_t total_size,
     if (rc == KV_OK)
         rc = parse_reply(s, up->key, &resp, "InitiateMultipartUploadResult", &doc);
     if (rc == KV_OK) {
-        up->upload_id = xml_text_dup(xmlDocGetRootElement(doc), "UploadId");
+        up->upload_id = kv_xml_text_dup(xmlDocGetRootElement(doc), "UploadId");
         if (!up->upload_id || !*up->upload_id)
             rc = kv_seterr(KV_ETRANSIENT, "s3://%s/%s: CreateMultipartUpload returned no UploadId",
                            s->bucket, up->key);
@@ -841,8 +796,8 @@ static int uploads_page(const s3_store *s, xmlNode *root, kv_s3_upload_cb cb, vo
     for (xmlNode *n = root->children; n && rc == KV_OK; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Upload") != 0)
             continue;
-        xml_text(n, "Key", key, sizeof key);
-        xml_text(n, "UploadId", id, sizeof id);
+        kv_xml_text(n, "Key", key, sizeof key);
+        kv_xml_text(n, "UploadId", id, sizeof id);
         if (strlen(key) >= skip)
             rc = cb(key + skip, id, payload);
     }
@@ -878,8 +833,8 @@ int kv_s3_list_uploads(kv_store *st, const char *prefix, kv_s3_upload_cb cb, voi
         more = xml_is_true(root, "IsTruncated");
         free(key_marker);
         free(id_marker);
-        key_marker = xml_text_dup(root, "NextKeyMarker");
-        id_marker = xml_text_dup(root, "NextUploadIdMarker");
+        key_marker = kv_xml_text_dup(root, "NextKeyMarker");
+        id_marker = kv_xml_text_dup(root, "NextUploadIdMarker");
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -916,12 +871,12 @@ int kv_s3_list_parts(kv_store *st, const char *key, const char *upload_id, uint3
         for (xmlNode *n = root->children; n; n = n->next) {
             if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Part") != 0)
                 continue;
-            xml_text(n, "Size", size, sizeof size);
+            kv_xml_text(n, "Size", size, sizeof size);
             (*parts)++;
             *bytes += strtoull(size, NULL, 10);
         }
         more = xml_is_true(root, "IsTruncated");
-        xml_text(root, "NextPartNumberMarker", marker, sizeof marker);
+        kv_xml_text(root, "NextPartNumberMarker", marker, sizeof marker);
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -1062,6 +1017,8 @@ static int set_addressing(s3_store *s, const char *endpoint)
                          style);
     if (style)
         path_style = strcmp(style, "path") == 0;
+    else if (!endpoint && strchr(s->bucket, '.'))
+        path_style = 1; /* "a.b.s3.amazonaws.com" fails the TLS wildcard check */
     if (endpoint) {
         s->https = strncmp(endpoint, "https://", 8) == 0;
         if (!s->https && strncmp(endpoint, "http://", 7) != 0)
@@ -1181,7 +1138,6 @@ static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
     *out = NULL;
     if (!valid_bucket(url->host) || url->port)
         return kv_seterr(KV_EINVAL, "s3://%s: not a valid bucket name", url->host);
-    pthread_once(&xml_once, xml_init);
     s = calloc(1, sizeof *s);
     if (!s)
         return kv_seterr(KV_ENOMEM, "out of memory");

@@ -18,12 +18,18 @@
 
 extern const kv_store_ops kv_file_ops;
 extern const kv_store_ops kv_s3_ops;
+extern const kv_store_ops kv_hdfs_ops;
+extern const kv_store_ops kv_webhdfs_ops;
+extern const kv_store_ops kv_azure_ops;
 
 /* Every backend, by scheme. A new backend adds its table here:
  * `extern const kv_store_ops kv_s3_ops;` above and `&kv_s3_ops,` below. */
 static const kv_store_ops *const backends[] = {
     &kv_file_ops,
     &kv_s3_ops,
+    &kv_hdfs_ops,
+    &kv_webhdfs_ops, /* the same backend, under WebHDFS's own scheme */
+    &kv_azure_ops,
 };
 
 const kv_store_ops *kv_store_backend(const char *scheme)

@@ -1,0 +1,445 @@
+/* Azure Blob end to end against Azurite (the fixture of tests/azure.cmake),
+ * through the public API only: back up a RocksDB whose SST file goes up in
+ * several blocks, change it, back it up again, verify with a restore check,
+ * restore both backups and compare every key and value; with the dev
+ * account's connection string and with a second account's name and key.
+ * Then what users see when credentials are wrong: a wrong key, an expired
+ * SAS, a read-only SAS.
+ *
+ * Usage: test_azure az://container/prefix AZURE_INTEROP_JS [CASE-FILTER]
+ * (run under tests/with_azurite_env.sh; AZURE_INTEROP_JS makes SAS tokens
+ * with the Azure SDK). */
+#include <rocksdb/c.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define NBIG 1250        /* keys of 4 KiB random values: a ~5 MiB SST */
+#define NSMALL 300
+#define PART (1u << 20)  /* so the SST goes up in 5 blocks */
+
+static char base_url[512];  /* az://container/prefix/run-... */
+static char container[128];
+static const char *interop_js;
+static char tmp[64];
+
+/* ---- the database ----------------------------------------------------- */
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Value of key i at version ver: 4 KiB for the big keys, else short. */
+static size_t value_of(uint32_t i, int ver, char buf[4096])
+{
+    size_t len = i < NBIG ? 4096 : 16 + i % 50;
+    for (size_t off = 0; off < len; off += 8) {
+        uint64_t v = mix(((uint64_t)ver << 40) ^ ((uint64_t)i << 16) ^ off);
+        memcpy(buf + off, &v, len - off < 8 ? len - off : 8);
+    }
+    return len;
+}
+
+static void key_of(uint32_t i, char buf[16])
+{
+    snprintf(buf, 16, "k%08u", i);
+}
+
+/* Phase 2 rewrites every 10th small key and adds key NBIG + NSMALL. */
+static int version_in(int phase, uint32_t i)
+{
+    return phase == 2 && i >= NBIG && i % 10 == 0;
+}
+
+static rocksdb_t *open_db(const char *path, rocksdb_options_t **opts)
+{
+    char *err = NULL;
+    rocksdb_t *db;
+    *opts = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(*opts, 1);
+    /* random values do not compress: the SST stays as large as the data */
+    rocksdb_options_set_compression(*opts, rocksdb_no_compression);
+    db = rocksdb_open(*opts, path, &err);
+    if (err) {
+        fprintf(stderr, "  rocksdb_open %s: %s\n", path, err);
+        free(err);
+    }
+    return db;
+}
+
+static int write_phase(const char *path, int phase)
+{
+    rocksdb_options_t *opts;
+    rocksdb_t *db = open_db(path, &opts);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    char k[16], v[4096], *err = NULL;
+    int rc = db ? 0 : -1;
+    for (uint32_t i = 0; rc == 0 && i <= NBIG + NSMALL; i++) {
+        int last = i == NBIG + NSMALL;
+        if ((phase == 1 && last) || (phase == 2 && !version_in(2, i) && !last))
+            continue;
+        key_of(i, k);
+        rocksdb_put(db, wo, k, strlen(k), v, value_of(i, version_in(phase, i), v), &err);
+        rc = err ? -1 : 0;
+    }
+    if (rc == 0)
+        rocksdb_flush(db, fo, &err);
+    if (err) {
+        fprintf(stderr, "  write %s: %s\n", path, err);
+        free(err);
+        rc = -1;
+    }
+    rocksdb_flushoptions_destroy(fo);
+    rocksdb_writeoptions_destroy(wo);
+    if (db)
+        rocksdb_close(db);
+    rocksdb_options_destroy(opts);
+    return rc;
+}
+
+/* 0 when every key of a restored database matches phase. */
+static int check_db(const char *path, int phase)
+{
+    rocksdb_options_t *opts;
+    rocksdb_t *db = open_db(path, &opts);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    char k[16], v[4096], *err = NULL;
+    int bad = db ? 0 : 1;
+    for (uint32_t i = 0; !bad && i <= NBIG + NSMALL; i++) {
+        size_t len = 0, want_len = value_of(i, version_in(phase, i), v);
+        char *got;
+        key_of(i, k);
+        got = rocksdb_get(db, ro, k, strlen(k), &len, &err);
+        if (i == NBIG + NSMALL && phase == 1)
+            bad = got != NULL;
+        else
+            bad = !got || len != want_len || memcmp(got, v, len) != 0;
+        if (bad)
+            fprintf(stderr, "  %s: key %s is wrong (phase %d)\n", path, k, phase);
+        free(got);
+    }
+    rocksdb_readoptions_destroy(ro);
+    if (db)
+        rocksdb_close(db);
+    rocksdb_options_destroy(opts);
+    return bad;
+}
+
+/* ---- credentials ---------------------------------------------------------- */
+
+/* Replaces the Azure settings of the environment with the given ones
+ * (NULL = unset). */
+static void use_env(const char *conn, const char *account, const char *key, const char *sas,
+                    const char *endpoint)
+{
+    const char *names[] = {"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT",
+                           "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+                           "KVAULT_AZURE_ENDPOINT"};
+    const char *values[] = {conn, account, key, sas, endpoint};
+    for (size_t i = 0; i < 5; i++) {
+        if (values[i])
+            setenv(names[i], values[i], 1);
+        else
+            unsetenv(names[i]);
+    }
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? v : "";
+}
+
+static void use_dev_account(void)
+{
+    use_env(env("KV_AZURITE_DEV_CONN"), NULL, NULL, NULL, NULL);
+}
+
+/* A service SAS for the container from the Azure SDK, made with the dev
+ * account's key: "sv=...&sig=...". */
+static int make_sas(const char *perms, long seconds, char *out, size_t n)
+{
+    char cmd[1024];
+    FILE *p;
+    int ok;
+    snprintf(cmd, sizeof cmd, "AZURE_STORAGE_CONNECTION_STRING=\"$KV_AZURITE_DEV_CONN\" "
+                              "node '%s' sas '%s' %s %ld",
+             interop_js, container, perms, seconds);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    ok = fgets(out, (int)n, p) != NULL;
+    if (pclose(p) != 0 || !ok)
+        return -1;
+    out[strcspn(out, "\n")] = '\0';
+    return 0;
+}
+
+/* tmp/small: a few bytes for the cases that need any file. */
+static int write_small_file(void)
+{
+    char path[128];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/small", tmp);
+    f = fopen(path, "w");
+    if (!f || fputs("hello azure\n", f) < 0 || fclose(f) != 0) {
+        perror(path);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+/* Removes everything under url; for the end of a case. */
+static void remove_all(kvault *kv)
+{
+    kvault_object *objs = NULL;
+    size_t n = 0;
+    CHECK_OK(kvault_ls(kv, "", &objs, &n));
+    for (size_t i = 0; i < n; i++)
+        CHECK_OK(kvault_rm(kv, objs[i].key));
+    kvault_free_objects(objs, n);
+}
+
+static void backup_restore_verify_at(const char *url, const char *name)
+{
+    kvault_options o = {.workers = 4, .part_size = PART};
+    kvault_backup_opts bo = {"e2e"};
+    kvault_backup_info b1, b2, r;
+    kvault_restore_opts ro = {"e2e", NULL, 0};
+    kvault_verify_opts vo = {"e2e", NULL, 1};
+    kvault_verify_report rep;
+    kvault_object *objs = NULL;
+    size_t n = 0, big = 0;
+    kvault *kv = NULL;
+    char db[128], out1[128], out2[128];
+
+    snprintf(db, sizeof db, "%s/%s-db", tmp, name);
+    snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
+    snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
+    CHECK(write_phase(db, 1) == 0);
+    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvault_backup(kv, db, &bo, &b1));
+    fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
+            (unsigned long long)b1.files, (unsigned long long)b1.bytes);
+    /* the big SST is over one part, so it went up as a block list */
+    CHECK_OK(kvault_ls(kv, "", &objs, &n));
+    for (size_t i = 0; i < n; i++)
+        big += objs[i].size > 4 * PART;
+    kvault_free_objects(objs, n);
+    CHECK(big >= 1);
+
+    CHECK(write_phase(db, 2) == 0);
+    CHECK_OK(kvault_backup(kv, db, &bo, &b2));
+    CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
+    CHECK_OK(kvault_verify(kv, &vo, &rep));
+    CHECK(rep.restore_checked);
+    CHECK_EQ_U64(rep.keys, NBIG + NSMALL + 1);
+
+    ro.backup_id = b1.id;
+    CHECK_OK(kvault_restore(kv, &ro, out1, &r));
+    CHECK(check_db(out1, 1) == 0);
+    ro.backup_id = NULL; /* latest */
+    CHECK_OK(kvault_restore(kv, &ro, out2, &r));
+    CHECK_STR(r.id, b2.id);
+    CHECK(check_db(out2, 2) == 0);
+    remove_all(kv);
+    kvault_close(kv);
+}
+
+static void dev_account_connection_string(void)
+{
+    char url[600];
+    use_dev_account();
+    snprintf(url, sizeof url, "%s/dev", base_url);
+    backup_restore_verify_at(url, "dev");
+}
+
+/* The second account by AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY and an
+ * endpoint override, no connection string. */
+static void custom_account_name_and_key(void)
+{
+    char url[600];
+    use_env(NULL, env("KV_AZURITE_CUSTOM_ACCOUNT"), env("KV_AZURITE_CUSTOM_KEY"), NULL,
+            env("KV_AZURITE_CUSTOM_ENDPOINT"));
+    snprintf(url, sizeof url, "%s/custom", base_url);
+    backup_restore_verify_at(url, "custom");
+    use_dev_account();
+}
+
+/* UseDevelopmentStorage=true names the emulator's account and key; only
+ * the port differs here, so the endpoint is overridden. */
+static void development_storage_shortcut(void)
+{
+    char url[600], path[128];
+    kvault *kv = NULL;
+    kvault_object info;
+    use_env("UseDevelopmentStorage=true", NULL, NULL, NULL, env("KV_AZURITE_ENDPOINT"));
+    snprintf(url, sizeof url, "%s/devshortcut", base_url);
+    snprintf(path, sizeof path, "%s/small", tmp);
+    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvault_put_file(kv, path, "small"));
+    CHECK_OK(kvault_stat(kv, "small", &info));
+    CHECK_EQ_U64(info.size, 12);
+    kvault_free(info.key);
+    CHECK_OK(kvault_rm(kv, "small"));
+    kvault_close(kv);
+    use_dev_account();
+}
+
+static void wrong_key_is_an_auth_error(void)
+{
+    /* a well-formed key that is not the account's */
+    const char *bad = "bm90IHRoZSBrZXkgb2YgdGhpcyBhY2NvdW50IGF0IGFsbCwgbm90IGF0IGFsbCEhIQ==";
+    kvault *kv = NULL;
+    kvault_object info, *objs = NULL;
+    size_t n = 0;
+    char url[600];
+    use_env(NULL, "devstoreaccount1", bad, NULL, env("KV_AZURITE_ENDPOINT"));
+    snprintf(url, sizeof url, "%s/wrongkey", base_url);
+    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK(kvault_stat(kv, "anything", &info) == KV_EAUTH); /* HEAD: no body */
+    fprintf(stderr, "  stat: %s\n", kvault_errmsg());
+    CHECK(strstr(kvault_errmsg(), "AZURE_STORAGE_KEY"));
+    CHECK(strstr(kvault_errmsg(), "system clock"));
+    CHECK(kvault_ls(kv, "", &objs, &n) == KV_EAUTH);
+    fprintf(stderr, "  ls: %s\n", kvault_errmsg());
+    /* Azure says AuthenticationFailed, Azurite AuthorizationFailure */
+    CHECK(strstr(kvault_errmsg(), "AuthenticationFailed") ||
+          strstr(kvault_errmsg(), "AuthorizationFailure"));
+    CHECK(strstr(kvault_errmsg(), "wrongkey/"));
+    CHECK(strstr(kvault_errmsg(), "AZURE_STORAGE_KEY"));
+    CHECK(strstr(kvault_errmsg(), bad) == NULL);
+    CHECK(strstr(kvault_errmsg(), "bm90IHRoZSBrZXk") == NULL);
+    kvault_close(kv);
+
+    /* not base64 at all: refused at open, the key not repeated */
+    use_env(NULL, "devstoreaccount1", "not-a-key!", NULL, env("KV_AZURITE_ENDPOINT"));
+    CHECK(kvault_open(url, NULL, &kv) == KV_EAUTH);
+    fprintf(stderr, "  open: %s\n", kvault_errmsg());
+    CHECK(strstr(kvault_errmsg(), "not-a-key!") == NULL);
+    use_dev_account();
+}
+
+static void no_credentials_say_what_to_set(void)
+{
+    kvault *kv = NULL;
+    char url[600];
+    use_env(NULL, NULL, NULL, NULL, NULL);
+    snprintf(url, sizeof url, "%s/nocreds", base_url);
+    CHECK(kvault_open(url, NULL, &kv) == KV_EAUTH);
+    CHECK(strstr(kvault_errmsg(), "AZURE_STORAGE_CONNECTION_STRING"));
+    use_dev_account();
+}
+
+/* Opens the store with a SAS token as AZURE_STORAGE_SAS_TOKEN. */
+static int open_with_sas(const char *sas, const char *sub, kvault **kv)
+{
+    char url[600];
+    use_env(NULL, "devstoreaccount1", NULL, sas, env("KV_AZURITE_ENDPOINT"));
+    snprintf(url, sizeof url, "%s/%s", base_url, sub);
+    return kvault_open(url, NULL, kv);
+}
+
+static void expired_sas_is_an_auth_error(void)
+{
+    char sas[2048], path[128];
+    kvault *kv = NULL;
+    kvault_object *objs = NULL;
+    size_t n = 0;
+    const char *sig;
+    CHECK(make_sas("racwdl", -600, sas, sizeof sas) == 0);
+    sig = strstr(sas, "sig=");
+    CHECK(sig != NULL);
+    snprintf(path, sizeof path, "%s/small", tmp);
+    CHECK_OK(open_with_sas(sas, "expired", &kv));
+    CHECK(kvault_ls(kv, "", &objs, &n) == KV_EAUTH);
+    fprintf(stderr, "  ls: %s\n", kvault_errmsg());
+    CHECK(strstr(kvault_errmsg(), "SAS token"));
+    CHECK(strstr(kvault_errmsg(), "expiry"));
+    CHECK(strstr(kvault_errmsg(), sig + 4) == NULL);
+    CHECK(kvault_put_file(kv, path, "x") == KV_EAUTH);
+    fprintf(stderr, "  put: %s\n", kvault_errmsg());
+    CHECK(strstr(kvault_errmsg(), sig + 4) == NULL);
+    kvault_close(kv);
+    use_dev_account();
+}
+
+static void read_only_sas_reads_but_cannot_write(void)
+{
+    char sas[2048], path[128], back[128], url[600];
+    kvault *kv = NULL, *writer = NULL;
+    kvault_object *objs = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/small", tmp);
+    snprintf(back, sizeof back, "%s/small.back", tmp);
+    /* stored with the key, read with the SAS */
+    use_dev_account();
+    snprintf(url, sizeof url, "%s/readonly", base_url);
+    CHECK_OK(kvault_open(url, NULL, &writer));
+    CHECK_OK(kvault_put_file(writer, path, "present"));
+    CHECK(make_sas("rl", 3600, sas, sizeof sas) == 0);
+    CHECK_OK(open_with_sas(sas, "readonly", &kv));
+    CHECK_OK(kvault_ls(kv, "", &objs, &n));
+    CHECK_EQ_U64(n, 1);
+    kvault_free_objects(objs, n);
+    CHECK_OK(kvault_get_file(kv, "present", back));
+    CHECK(kvault_put_file(kv, path, "new") == KV_EAUTH);
+    fprintf(stderr, "  put: %s\n", kvault_errmsg());
+    CHECK(strstr(kvault_errmsg(), "lacks a permission"));
+    CHECK(strstr(kvault_errmsg(), "sig=") == NULL);
+    CHECK(kvault_rm(kv, "present") == KV_EAUTH);
+    kvault_close(kv);
+    CHECK_OK(kvault_rm(writer, "present"));
+    kvault_close(writer);
+    use_dev_account();
+}
+
+int main(int argc, char **argv)
+{
+    static const kvt_case cases[] = {
+        {"dev_account_connection_string", dev_account_connection_string},
+        {"custom_account_name_and_key", custom_account_name_and_key},
+        {"development_storage_shortcut", development_storage_shortcut},
+        {"wrong_key_is_an_auth_error", wrong_key_is_an_auth_error},
+        {"no_credentials_say_what_to_set", no_credentials_say_what_to_set},
+        {"expired_sas_is_an_auth_error", expired_sas_is_an_auth_error},
+        {"read_only_sas_reads_but_cannot_write", read_only_sas_reads_but_cannot_write},
+        {NULL, NULL},
+    };
+    char cmd[128];
+    const char *slash;
+    int rc;
+    if (argc < 3 || strncmp(argv[1], "az://", 5) != 0 || !getenv("KV_AZURITE_DEV_CONN")) {
+        fprintf(stderr, "usage: test_azure az://container/prefix AZURE_INTEROP_JS [CASE-FILTER]\n"
+                        "(under tests/with_azurite_env.sh)\n");
+        return 2;
+    }
+    slash = strchr(argv[1] + 5, '/');
+    snprintf(container, sizeof container, "%.*s",
+             (int)(slash ? (size_t)(slash - argv[1] - 5) : strlen(argv[1] + 5)), argv[1] + 5);
+    interop_js = argv[2];
+    snprintf(base_url, sizeof base_url, "%s/run-%ld-%ld", argv[1], (long)time(NULL),
+             (long)getpid());
+    snprintf(tmp, sizeof tmp, "/tmp/kvaz-e2e-XXXXXX");
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    rc = write_small_file();
+    if (rc == 0)
+        rc = kvt_run(cases, argc - 2, argv + 2);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tmp);
+    return rc;
+}

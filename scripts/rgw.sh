@@ -10,7 +10,7 @@
 # AWS_ENDPOINT_URL, AWS_REGION and KV_RGW_PIDS. No bucket is created.
 # Settings follow shared/notes/test-servers.md; the short GC settings matter
 # (without them deleted data stays for 2 h and the OSD can fill up).
-set -euo pipefail
+set -eEuo pipefail
 
 die() {
     echo "rgw.sh: $*" >&2
@@ -55,18 +55,35 @@ spawn() {
     echo $! >>"$DIR/pids"
 }
 
-# wait_for SECONDS WHAT COMMAND...: retries COMMAND four times a second.
+# wait_for SECONDS WHAT COMMAND...: retries COMMAND four times a second;
+# gives up early when the daemon started last has died.
 wait_for() {
-    local limit=$1 what=$2
+    local limit=$1 what=$2 pid
     shift 2
+    pid=$(tail -n 1 "$DIR/pids")
     for ((i = 0; i < limit * 4; i++)); do
         if "$@" >/dev/null 2>&1; then
             return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "rgw.sh: the daemon started last (PID $pid) died while waiting for $what" >&2
+            return 1
         fi
         sleep 0.25
     done
     echo "rgw.sh: timed out after ${limit}s waiting for $what" >&2
     return 1
+}
+
+# True when something answers HTTP at URL (any status).
+http_answers() {
+    /usr/bin/python3 - "$1" <<'EOF2'
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+EOF2
 }
 
 osd_up() {
@@ -156,8 +173,7 @@ start_rgw() {
     ceph -c "$CONF" auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' \
         -o "$DIR/rgw/keyring"
     spawn rgw.a radosgw -c "$CONF" -n client.rgw.a -f
-    wait_for 120 "radosgw to answer HTTP" \
-        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$RGW_PORT/"
+    wait_for 120 "radosgw to answer HTTP" http_answers "http://127.0.0.1:$RGW_PORT/"
 }
 
 random_key() {
@@ -212,8 +228,9 @@ kill_daemons() {
 }
 
 on_start_failure() {
-    echo "rgw.sh: start failed; last log lines:" >&2
-    tail -n 5 "$DIR"/log/*.out "$DIR"/log/*.log 2>/dev/null >&2 || true
+    trap - ERR
+    echo "rgw.sh: start failed; the daemons' last log lines:" >&2
+    tail -n 20 "$DIR"/log/*.out "$DIR"/log/*.log >&2 2>/dev/null || true
     kill_daemons
 }
 

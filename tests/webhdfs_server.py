@@ -31,10 +31,13 @@ What it reproduces (see docs/hdfs.md for the sources of each rule):
     redirect, and an HttpFS mode (one port, redirect to itself with
     data=true, data requests need Content-Type: application/octet-stream).
 
-Test hooks (not WebHDFS): GET /_control?drop_after=N makes the next data
-upload lose its connection after N body bytes; GET
-/_control?fail_op=OP&exception=NAME&status=NNN&times=K makes the next K
-NameNode requests for OP fail with that RemoteException.
+Test hooks (not WebHDFS), GET /_control?... on either port, answering
+counters {"concat", "create", "dropped"}: drop_after=N[&drop_times=K] makes
+the next (K) data uploads lose their connection after N body bytes; fail_op=OP&exception=NAME
+[&status=NNN][&times=K] makes the next K NameNode requests for OP fail with
+that RemoteException; flip_checksum=1 corrupts the next GETFILECHECKSUM
+reply; liststatus_batch=0|1 turns LISTSTATUS_BATCH off (400 as Hadoop
+before 2.8) or on.
 """
 
 import argparse
@@ -225,7 +228,11 @@ class Namespace:
         self.root = Node(self, "", True, args.superuser, "supergroup", 0o777)
         self.tokens = dict(t.split("=", 1) for t in args.token)
         self.drop_after = None
+        self.drop_times = 0
         self.faults = {}
+        self.flip_checksum = False
+        self.no_batch = args.no_liststatus_batch
+        self.stats = {"concat": 0, "create": 0, "dropped": 0}
 
     def next_id(self):
         self._id += 1
@@ -526,7 +533,9 @@ PREFIX = "/webhdfs/v1"
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "Jetty(9.4.51.v20230217)"
+
+    def version_string(self):
+        return "Jetty(9.4.51.v20230217)"
     ns = None          # Namespace, set on the class per server
     role = "namenode"  # or "datanode"
 
@@ -617,11 +626,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with self.ns.lock:
             if "drop_after" in q:
                 self.ns.drop_after = int(q["drop_after"])
+                self.ns.drop_times = int(q.get("drop_times", 1))
+            if "flip_checksum" in q:
+                self.ns.flip_checksum = q["flip_checksum"] == "1"
+            if "liststatus_batch" in q:
+                self.ns.no_batch = q["liststatus_batch"] == "0"
             if "fail_op" in q:
                 self.ns.faults[q["fail_op"].upper()] = [
                     q.get("exception", "StandbyException"), int(q.get("status", 0)) or None,
                     int(q.get("times", 1))]
-        self.send_json({"ok": True})
+            stats = dict(self.ns.stats)
+        self.send_json(stats)
 
     def maybe_fault(self, op):
         with self.ns.lock:
@@ -683,7 +698,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_json({"FileStatus": ns.get(path, user).status("")})
             if cmd == "GET" and op == "LISTSTATUS":
                 return self.send_json({"FileStatuses": {"FileStatus": self.list(path, user)}})
-            if cmd == "GET" and op == "LISTSTATUS_BATCH" and not self.server.args.no_liststatus_batch:
+            if cmd == "GET" and op == "LISTSTATUS_BATCH" and not ns.no_batch:
                 return self.list_batch(path, q, user)
             if cmd == "PUT" and op == "MKDIRS":
                 ns.mkdirs(path, user, int(q.get("permission") or "755", 8))
@@ -699,6 +714,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_json({"boolean": ns.delete(path, user, rec)})
             if cmd == "POST" and op == "CONCAT":
                 ns.concat(path, q.get("sources", "").split(","), user)
+                ns.stats["concat"] += 1
                 return self.send(200, b"", ctype="application/octet-stream")
         kind = {"GET": "GetOpParam", "PUT": "PutOpParam", "POST": "PostOpParam",
                 "DELETE": "DeleteOpParam"}[cmd]
@@ -745,10 +761,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with ns.lock:
                 if op == "CREATE":
                     node = ns.start_file(path, user, q)
+                    ns.stats["create"] += 1
                 else:
                     node = ns.open_append(path, user)
                 node.writer = "DFSClient_webhdfs_%s_%d" % (user, threading.get_ident())
-                drop, ns.drop_after = ns.drop_after, None
+                drop = ns.drop_after
+                if drop is not None:
+                    ns.drop_times -= 1
+                    if ns.drop_times <= 0:
+                        ns.drop_after = None
             self.body_read = True
             try:
                 ok = self.receive(node, drop)
@@ -760,7 +781,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if op == "CREATE":
-                loc = "hdfs://127.0.0.1:%d%s" % (self.server.nn_port, path)
+                loc = "hdfs://127.0.0.1:%d%s" % (self.server.nn_port, urllib.parse.quote(path))
                 return self.send(201, b"", headers=[("Location", loc)],
                                  ctype="application/octet-stream")
             return self.send(200, b"", ctype="application/octet-stream")
@@ -773,7 +794,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 node = ns.get(path, user)
                 ns.check(user, node, "READ")
                 blocks = list(node.blocks)
-            return self.send_json(ns.checksum(node) if blocks else file_checksum([]))
+            result = ns.checksum(node) if blocks else file_checksum([])
+            with ns.lock:
+                if ns.flip_checksum:
+                    ns.flip_checksum = False
+                    fc = result["FileChecksum"]
+                    fc["bytes"] = fc["bytes"][:-1] + ("0" if fc["bytes"][-1] != "0" else "1")
+            return self.send_json(result)
         raise HdfsError("IllegalArgumentException", "Invalid operation " + op)
 
     def receive(self, node, drop):
@@ -789,6 +816,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     f.write(piece)
                     with self.ns.lock:
                         node.add_bytes(len(piece))
+                    with self.ns.lock:
+                        self.ns.stats["dropped"] += 1
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return False
                 f.write(piece)

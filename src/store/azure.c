@@ -484,11 +484,18 @@ static int az_stat(kv_store *st, const char *key, kv_object_info *out)
     return rc;
 }
 
+/* A Delete Blob reply for a blob that is not there: removed already. A
+ * missing container stays an error. */
+static int already_gone(const kv_http_resp *resp)
+{
+    const char *code = kv_http_resp_header(resp, "x-ms-error-code");
+    return resp->status == 404 && !(code && strcmp(code, "ContainerNotFound") == 0);
+}
+
 static int az_remove(kv_store *st, const char *key)
 {
     az_store *s = (az_store *)st;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    const char *code;
     char *blob = full_name(s, key);
     int rc;
     if (!blob)
@@ -497,9 +504,7 @@ static int az_remove(kv_store *st, const char *key)
         az_call c = {"DELETE", blob, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         rc = az_send(s, &c, &resp);
     }
-    /* a missing blob is removed already; a missing container is an error */
-    code = kv_http_resp_header(&resp, "x-ms-error-code");
-    if (rc == KV_OK && !(resp.status == 404 && !(code && strcmp(code, "ContainerNotFound") == 0)))
+    if (rc == KV_OK && !already_gone(&resp))
         rc = az_check(s, blob, &resp);
     kv_http_resp_free(&resp);
     free(blob);
@@ -516,10 +521,11 @@ static int list_page(const az_store *s, xmlNode *root, kv_list_cb cb, void *payl
     int rc = KV_OK;
     for (xmlNode *n = kv_xml_child(kv_xml_child(root, "Blobs"), "Blob"); n && rc == KV_OK;
          n = n->next) {
-        xmlNode *props = kv_xml_child(n, "Properties");
+        xmlNode *props;
         kv_object_info info;
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Blob") != 0)
             continue;
+        props = kv_xml_child(n, "Properties");
         memset(&info, 0, sizeof info);
         kv_xml_text(n, "Name", name, sizeof name);
         kv_xml_text(props, "Content-Length", size, sizeof size);

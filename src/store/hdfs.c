@@ -576,13 +576,16 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
 
 /* ---- writing ------------------------------------------------------------------- */
 
-/* CREATE path with the bytes (two steps: NameNode, then DataNode). */
+/* CREATEs path with the bytes (two steps: NameNode, then DataNode). Only
+ * kvault's own temporary names are CREATEd, so overwrite=true is safe, and
+ * makes a request that libcurl re-sends on a fresh connection (after a
+ * kept-alive one died) harmless. */
 static int create_file(hdfs_store *s, const char *path, const void *buf, size_t len,
-                       uint64_t block_size, int overwrite)
+                       uint64_t block_size)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char query[96];
-    int n = snprintf(query, sizeof query, "&overwrite=%s", overwrite ? "true" : "false");
+    int n = snprintf(query, sizeof query, "&overwrite=true");
     hdfs_call c = {"PUT", path, "CREATE", query, buf ? buf : "", len, NULL, 0};
     int rc;
     if (block_size)
@@ -665,7 +668,7 @@ static int hdfs_put(kv_store *st, const char *key, const void *buf, size_t len,
     if (rc == KV_OK && !(tmp = temp_path(dir, base, TMP_MARK, tag)))
         rc = oom();
     if (rc == KV_OK)
-        rc = create_file(s, tmp, buf, len, 0, 0);
+        rc = create_file(s, tmp, buf, len, 0);
     created = rc == KV_OK;
     if (rc == KV_OK && s->verify)
         rc = verify_single(s, tmp, buf, len);
@@ -1057,7 +1060,7 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
     path = part_path(up, n);
     if (!path)
         return oom();
-    rc = create_file(up->s, path, buf, len, up->part_size, 1);
+    rc = create_file(up->s, path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
         rc = block_md5(buf, len, up->md5s[n - 1]);
     free(path);

@@ -1,0 +1,44 @@
+# HDFS: the WebHDFS test server's own tests, and the hdfs backend against
+# that server, started on free ports by fixtures (tests/webhdfs.sh) and
+# stopped afterwards. One server as Hadoop's NameNode + DataNode, one in
+# HttpFS mode. Block size 1 MiB, so that 1 MiB parts are whole blocks and
+# multipart uploads go through CONCAT; listing pages of 50 entries.
+set(KV_HDFS_DIR ${CMAKE_BINARY_DIR}/webhdfs)
+set(KV_HTTPFS_DIR ${CMAKE_BINARY_DIR}/httpfs)
+set(KV_HDFS_SERVER_ARGS --block-size 1048576 --batch-size 50 --token kvtesttoken=carol)
+
+add_test(NAME test_webhdfs_server
+  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_webhdfs_server.py)
+set_tests_properties(test_webhdfs_server PROPERTIES LABELS hdfs TIMEOUT 300)
+
+# kv_hdfs_fixture(NAME DIR ARGS...): start/stop tests for one server.
+function(kv_hdfs_fixture name dir)
+  add_test(NAME ${name}_start COMMAND sh ${CMAKE_SOURCE_DIR}/tests/webhdfs.sh start ${dir} ${ARGN})
+  set_tests_properties(${name}_start PROPERTIES FIXTURES_SETUP ${name} LABELS hdfs TIMEOUT 60)
+  add_test(NAME ${name}_stop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/webhdfs.sh stop ${dir})
+  set_tests_properties(${name}_stop PROPERTIES FIXTURES_CLEANUP ${name} LABELS hdfs TIMEOUT 60)
+endfunction()
+
+kv_hdfs_fixture(webhdfs ${KV_HDFS_DIR} ${KV_HDFS_SERVER_ARGS})
+kv_hdfs_fixture(httpfs ${KV_HTTPFS_DIR} ${KV_HDFS_SERVER_ARGS} --httpfs)
+
+# kv_hdfs_server_test(NAME FIXTURE DIR TIMEOUT COMMAND...): "@NN@" in the
+# command becomes the server's host:port.
+function(kv_hdfs_server_test name fixture dir timeout)
+  add_test(NAME ${name} COMMAND ${CMAKE_SOURCE_DIR}/tests/with_webhdfs_env.sh ${dir} ${ARGN})
+  set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${fixture} LABELS hdfs
+    TIMEOUT ${timeout})
+endfunction()
+
+kv_hdfs_server_test(conformance_hdfs webhdfs ${KV_HDFS_DIR} 600
+  env KV_CONFORMANCE_LIST_COUNT=300 $<TARGET_FILE:conformance> hdfs://@NN@/kvtest)
+# HttpFS, through the webhdfs:// alias, sending data in one request (data=true)
+kv_hdfs_server_test(conformance_httpfs httpfs ${KV_HTTPFS_DIR} 600
+  env KVAULT_HDFS_HTTPFS=1 KV_CONFORMANCE_LIST_COUNT=300 $<TARGET_FILE:conformance>
+  webhdfs://@NN@/kvtest)
+
+add_executable(test_hdfs tests/test_hdfs.c)
+target_include_directories(test_hdfs PRIVATE src tests ${ROCKSDB_INCLUDE})
+target_compile_definitions(test_hdfs PRIVATE _GNU_SOURCE)
+target_link_libraries(test_hdfs PRIVATE kvault_core)
+kv_hdfs_server_test(test_hdfs webhdfs ${KV_HDFS_DIR} 600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)

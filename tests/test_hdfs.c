@@ -278,6 +278,7 @@ static unsigned char *pattern(size_t n)
  * appears under the final name, and no temporary stays behind. */
 static void dropped_upload_leaves_nothing(void)
 {
+    clean_env();
     size_t len = 3 * PART;
     unsigned char *data = pattern(len), *back = malloc(len + 1);
     kv_store *st = NULL;
@@ -355,6 +356,7 @@ static void permission_denied_is_clear(void)
 
 static void checksum_mismatch_is_detected(void)
 {
+    clean_env();
     unsigned char *data = pattern(PART + 5000);
     kv_store *st = NULL;
     kv_object_info info;
@@ -380,6 +382,7 @@ static int count_cb(const char *key, const kv_object_info *info, void *payload)
 
 static void liststatus_fallback(void)
 {
+    clean_env();
     kv_store *st = NULL;
     int n = 0;
     CHECK(control("liststatus_batch=0", NULL) == 0);
@@ -424,6 +427,7 @@ static void delegation_token(void)
 
 static void datanode_rewrite(void)
 {
+    clean_env();
     const char *dn = getenv("KV_HDFS_DN_PORT");
     char rule[128];
     kv_store *st = NULL;
@@ -448,6 +452,7 @@ static void datanode_rewrite(void)
 
 static void native_library_missing(void)
 {
+    clean_env();
     kv_store *st = NULL;
     setenv("KVAULT_HDFS_NATIVE", "1", 1);
     CHECK(kv_store_open(url, NULL, &st) == KV_EUNSUPPORTED);
@@ -458,6 +463,7 @@ static void native_library_missing(void)
 
 static void standby_is_transient(void)
 {
+    clean_env();
     kv_store *st = NULL;
     kv_object_info info;
     CHECK_OK(kv_store_open(url, NULL, &st));

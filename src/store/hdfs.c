@@ -85,6 +85,8 @@ typedef struct hdfs_call {
     size_t body_len;
     void *dst;             /* OPEN: the caller's buffer */
     size_t dst_cap;
+    const char *shown;     /* path named in errors, if not path (a
+                              temporary's final name); may be NULL */
 } hdfs_call;
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -207,21 +209,23 @@ static int is_name(const char *s, const char *const *list)
     return 0;
 }
 
-/* store.h's mapping for a RemoteException (or, without one, the status). */
+/* store.h's mapping for a RemoteException (or, without one, the status).
+ * kvault CREATEs only its own temporary names, so another writer's lease on
+ * one (AlreadyBeingCreatedException) is an earlier attempt of ours whose
+ * connection died and whose file the DataNode is still closing: retried. */
 static int code_for(long http, const char *exception)
 {
     static const char *const transient[] = {"StandbyException", "RetriableException",
                                             "SafeModeException", "ObserverRetryOnActiveException",
-                                            "RecoveryInProgressException", NULL};
+                                            "RecoveryInProgressException",
+                                            "AlreadyBeingCreatedException", NULL};
     static const char *const auth[] = {"AccessControlException", "SecurityException",
                                        "AuthorizationException", "InvalidToken", NULL};
-    static const char *const exists[] = {"FileAlreadyExistsException",
-                                         "AlreadyBeingCreatedException", NULL};
     if (is_name(exception, transient))
         return KV_ETRANSIENT;
     if (is_name(exception, auth))
         return KV_EAUTH;
-    if (is_name(exception, exists))
+    if (strcmp(exception, "FileAlreadyExistsException") == 0)
         return KV_EEXIST;
     if (strcmp(exception, "FileNotFoundException") == 0)
         return KV_ENOTFOUND;
@@ -369,7 +373,7 @@ out:
 static int hdfs_do(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
 {
     int rc = hdfs_send(s, c, resp);
-    return rc ? rc : hdfs_check(s, c->path, resp);
+    return rc ? rc : hdfs_check(s, c->shown ? c->shown : c->path, resp);
 }
 
 /* Parses a 2xx JSON reply. */
@@ -580,13 +584,13 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
  * kvault's own temporary names are CREATEd, so overwrite=true is safe, and
  * makes a request that libcurl re-sends on a fresh connection (after a
  * kept-alive one died) harmless. */
-static int create_file(hdfs_store *s, const char *path, const void *buf, size_t len,
-                       uint64_t block_size)
+static int create_file(hdfs_store *s, const char *path, const char *shown, const void *buf,
+                       size_t len, uint64_t block_size)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char query[96];
     int n = snprintf(query, sizeof query, "&overwrite=true");
-    hdfs_call c = {"PUT", path, "CREATE", query, buf ? buf : "", len, NULL, 0};
+    hdfs_call c = {"PUT", path, "CREATE", query, buf ? buf : "", len, NULL, 0, shown};
     int rc;
     if (block_size)
         snprintf(query + n, sizeof query - (size_t)n, "&blocksize=%llu",
@@ -594,7 +598,7 @@ static int create_file(hdfs_store *s, const char *path, const void *buf, size_t 
     rc = hdfs_do(s, &c, &resp);
     if (rc == KV_OK && resp.status != 201)
         rc = kv_seterr(KV_ETRANSIENT, "%s%s: CREATE answered HTTP %ld, expected 201 Created",
-                       s->name, path, resp.status);
+                       s->name, shown, resp.status);
     kv_http_resp_free(&resp);
     return rc;
 }
@@ -658,7 +662,7 @@ static int hdfs_put(kv_store *st, const char *key, const void *buf, size_t len,
 {
     hdfs_store *s = (hdfs_store *)st;
     char *path = key_path(s, key), *dir = NULL, *base = NULL, *tmp = NULL, tag[17];
-    int rc, created = 0;
+    int rc;
     (void)digest;
     if (!path)
         return oom();
@@ -668,13 +672,12 @@ static int hdfs_put(kv_store *st, const char *key, const void *buf, size_t len,
     if (rc == KV_OK && !(tmp = temp_path(dir, base, TMP_MARK, tag)))
         rc = oom();
     if (rc == KV_OK)
-        rc = create_file(s, tmp, buf, len, 0);
-    created = rc == KV_OK;
+        rc = create_file(s, tmp, path, buf, len, 0);
     if (rc == KV_OK && s->verify)
         rc = verify_single(s, tmp, buf, len);
     if (rc == KV_OK)
         rc = rename_into_place(s, tmp, path);
-    if (rc && created) {
+    if (rc && tmp) { /* even a failed CREATE may leave a truncated file */
         saved_err e;
         save_err(&e);
         delete_path(s, tmp);
@@ -938,7 +941,7 @@ static int list_dir(hdfs_store *s, const char *dir, const char *key_dir, const c
         rc = KV_OK; /* nothing under a prefix whose directory does not exist */
         kv_errclear();
     }
-    if (rc == KV_OK)
+    if (rc == KV_OK && e.n)
         qsort(e.v, e.n, sizeof *e.v, by_sort_name);
     for (size_t i = 0; rc == KV_OK && i < e.n; i++) {
         char *key = NULL, *sub = NULL;
@@ -1060,7 +1063,7 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
     path = part_path(up, n);
     if (!path)
         return oom();
-    rc = create_file(up->s, path, buf, len, up->part_size);
+    rc = create_file(up->s, path, up->path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
         rc = block_md5(buf, len, up->md5s[n - 1]);
     free(path);

@@ -21,6 +21,7 @@ extern const kv_store_ops kv_s3_ops;
 extern const kv_store_ops kv_hdfs_ops;
 extern const kv_store_ops kv_webhdfs_ops;
 extern const kv_store_ops kv_azure_ops;
+extern const kv_store_ops kv_gcs_ops;
 
 /* Every backend, by scheme. A new backend adds its table here:
  * `extern const kv_store_ops kv_s3_ops;` above and `&kv_s3_ops,` below. */
@@ -30,6 +31,7 @@ static const kv_store_ops *const backends[] = {
     &kv_hdfs_ops,
     &kv_webhdfs_ops, /* the same backend, under WebHDFS's own scheme */
     &kv_azure_ops,
+    &kv_gcs_ops,
 };
 
 const kv_store_ops *kv_store_backend(const char *scheme)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# kvault against the WebHDFS test server (tests/webhdfs_server.py): upload
+# and download throughput, client CPU per GiB and peak RSS, one stream
+# against parts written in parallel and joined with CONCAT.
+#
+#   bench/hdfs.sh [SIZE] [PART]        (defaults: 256M, 8M)
+#
+# Runs, on one file of SIZE random bytes:
+#   up 1 stream      kvault cp --workers 1 --part-size SIZE: one CREATE
+#   up 1 worker      --workers 1 --part-size PART: parts one after another, CONCAT
+#   up 8 workers     --workers 8 --part-size PART: parts in parallel, CONCAT
+#   up 8 + checksum  as above with KVAULT_HDFS_CHECKSUM=1 (GETFILECHECKSUM)
+#   down 1 / 8       kvault cp back with 1 and 8 workers
+# Uploads other than the last run with KVAULT_HDFS_CHECKSUM=0: the server
+# computes CRC32C in pure Python, which would otherwise dominate.
+# Client numbers come from /usr/bin/time -v; the server's CPU seconds from
+# /proc/PID/stat, to show where the time goes. Builds into build/ (or
+# $KV_BUILD_DIR) if needed. Prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${1:-256M}
+PART=${2:-8M}
+DIR=${KV_BENCH_DIR:-/tmp/kvault-bench-hdfs}
+B=$(realpath -m "${KV_BUILD_DIR:-build}")
+KVAULT=$B/kvault
+
+[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+if [[ ! -x $KVAULT ]]; then
+    cmake -S . -B "$B" >/dev/null
+    cmake --build "$B" -j"$(nproc)" --target kvault
+fi
+
+rm -rf "$DIR"
+mkdir -p "$DIR"
+SERVER=$DIR/server
+cleanup() {
+    sh tests/webhdfs.sh stop "$SERVER" || true
+    [[ ${KV_BENCH_KEEP:-0} == 1 ]] || rm -rf "$DIR"
+}
+trap cleanup EXIT
+sh tests/webhdfs.sh start "$SERVER"   # Hadoop's defaults: 128 MiB blocks
+. "$SERVER/env"
+URL=hdfs://$KV_HDFS_NN/bench
+TICKS=$(getconf CLK_TCK)
+
+bytes=$(numfmt --from=iec "${SIZE%iB}")
+head -c "$bytes" /dev/urandom >"$DIR/file"
+
+server_cpu() {
+    awk -v t="$TICKS" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$KV_HDFS_PID/stat"
+}
+
+# measure NAME COMMAND...: one timed run; appends a row to $DIR/rows.
+measure() {
+    local name=$1 s0 s1
+    shift
+    s0=$(server_cpu)
+    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/out.txt" 2>"$DIR/err.txt" || {
+        echo "$name failed:" >&2
+        cat "$DIR/err.txt" >&2
+        exit 1
+    }
+    s1=$(server_cpu)
+    awk -v name="$name" -v bytes="$bytes" -v s0="$s0" -v s1="$s1" '
+        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
+                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+        /User time/   { cpu += $NF }
+        /System time/ { cpu += $NF }
+        /Maximum resident/ { rss = $NF }
+        END {
+            gib = bytes / 1073741824
+            printf "| %s | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", name, wall,
+                   bytes / 1048576 / wall, cpu, cpu / gib, rss / 1024, s1 - s0
+        }' "$DIR/time.txt" >>"$DIR/rows"
+}
+
+up() {
+    local name=$1 workers=$2 part=$3 sum=$4
+    KVAULT_HDFS_CHECKSUM=$sum measure "$name" "$KVAULT" cp -q --workers "$workers" \
+        --part-size "$part" "$DIR/file" "$URL/file"
+    cmp <("$KVAULT" cat "$URL/file") "$DIR/file"
+    "$KVAULT" rm -q "$URL/file"
+}
+
+up "up: 1 stream (one CREATE)" 1 "$SIZE" 0
+up "up: 1 worker, $PART parts + CONCAT" 1 "$PART" 0
+up "up: 8 workers, $PART parts + CONCAT" 8 "$PART" 0
+KVAULT_HDFS_CHECKSUM=0 "$KVAULT" cp -q --workers 8 --part-size "$PART" "$DIR/file" "$URL/file"
+for w in 1 8; do
+    measure "down: $w worker(s), $PART ranges" "$KVAULT" cp -q --workers "$w" \
+        --part-size "$PART" "$URL/file" "$DIR/back"
+    cmp "$DIR/back" "$DIR/file"
+    rm -f "$DIR/back"
+done
+"$KVAULT" rm -q "$URL/file"
+up "up: 8 workers + GETFILECHECKSUM compared" 8 "$PART" 1
+
+echo "File: $SIZE of random bytes; part size $PART; the WebHDFS test server"
+echo "(Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"
+echo "on the same $(nproc) vCPUs, 128 MiB default blocks."
+echo
+echo "| run | wall s | MiB/s | client CPU s | CPU s/GiB | peak RSS MiB | server CPU s |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+cat "$DIR/rows"

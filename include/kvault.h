@@ -136,6 +136,33 @@ typedef struct kvault_verify_report {
 
 int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_report *out);
 
+typedef struct kvault_prune_opts {
+    const char *env;          /* NULL = "default" */
+    int keep_last;            /* keep the newest N backups; at least 1 */
+    int keep_days;            /* also keep backups younger than this; 0 = none */
+    int64_t incomplete_grace_s; /* objects of attempts without a manifest are
+                                   removed once their id is older than this;
+                                   0 = 24 hours */
+    int dry_run;              /* report what would go, remove nothing */
+} kvault_prune_opts;
+
+typedef struct kvault_prune_report {
+    uint64_t backups_kept;
+    uint64_t backups_removed;
+    uint64_t objects_removed;   /* besides the removed backups' manifests,
+                                   including those of incomplete attempts */
+    uint64_t bytes_removed;
+    uint64_t incomplete_removed; /* objects of attempts that never committed */
+} kvault_prune_report;
+
+/* Retention: removes the backups of an env that opts does not keep, and the
+ * leftovers of failed attempts. An object that a kept backup references is
+ * never removed, wherever it lives. A removed backup's manifest goes first,
+ * so an interrupted prune leaves only an incomplete attempt, which the next
+ * prune removes. Do not run it at the same time as a backup of the env: the
+ * backup may reference an object the prune is removing. */
+int kvault_prune(kvault *kv, const kvault_prune_opts *opts, kvault_prune_report *out);
+
 /* ---- objects ----------------------------------------------------------- */
 
 typedef struct kvault_object {

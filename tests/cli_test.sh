@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the kvault command against local stores.
 #   tests/cli_test.sh KVAULT GENDB CASE
-# CASE is one of: usage backup_restore objects errors sigkill. Each case runs
+# CASE is one of: usage backup_restore objects errors sigkill prune. Each case runs
 # in its own temporary directory, removed afterwards.
 set -euo pipefail
 
@@ -264,6 +264,34 @@ case_sigkill() {
     run 0 list --from store --json
     [[ $(json 'len(j)') == 1 && $(json 'j[0]["id"]') == "$id" ]] || fail "after the kill: $(cat out)"
     run 0 verify --from store --restore-check
+    run 0 restore --from store --to restored -q
+    same_db db restored
+}
+
+case_prune() {
+    "$GENDB" --size 2M --cfs 2 db >/dev/null
+    local ids=() i
+    for i in 1 2 3; do
+        ((i == 1)) || "$GENDB" --update 20 db >/dev/null
+        run 0 backup --db db --to store -q
+        ids+=("$(cat out)")
+    done
+    run 2 prune --from store
+    has_err "--keep-last N and/or --keep-days D"
+    run 2 prune --from store --keep-last 0
+    has_err "--keep-last must be 1"
+
+    run 0 prune --from store --keep-last 2 --dry-run --json
+    is_json
+    [[ $(json 'j["backups_removed"]') == 1 && $(json 'j["dry_run"]') == True ]] || fail "dry run: $(cat out)"
+    run 0 list --from store --json
+    [[ $(json 'len(j)') == 3 ]] || fail "a dry run removed a backup: $(cat out)"
+
+    run 0 prune --from store --keep-last 2
+    has_out "^removed 1 backups, kept 2"
+    run 0 list --from store --json
+    [[ $(json '[b["id"] for b in j]') == "['${ids[1]}', '${ids[2]}']" ]] || fail "kept: $(cat out)"
+    run 0 verify --from store --backup "${ids[1]}" --restore-check -q
     run 0 restore --from store --to restored -q
     same_db db restored
 }

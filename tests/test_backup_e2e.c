@@ -783,6 +783,136 @@ static void test_objects(void)
     run_in_fixture(objects_body);
 }
 
+/* ---- retention ------------------------------------------------------------ */
+
+typedef struct counted {
+    size_t n;
+    int has_old_attempt, has_recent_attempt;
+} counted;
+
+static int count_objects(kvault *kv, const char *prefix, counted *out)
+{
+    kvault_object *objs;
+    size_t n;
+    int rc = kvault_ls(kv, prefix, &objs, &n);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        out->has_old_attempt |= strstr(objs[i].key, "20200101T000000Z-01d000") != NULL;
+        out->has_recent_attempt |= strstr(objs[i].key, "-fffff0") != NULL;
+    }
+    kvault_free_objects(objs, n);
+    return KV_OK;
+}
+
+/* Objects the manifest of b names, without repeats, plus the manifest. */
+static size_t objects_of(const kvault_backup_info *b)
+{
+    json_t *m = read_manifest(fx.store, b), *f;
+    size_t i, n = 1;
+    if (!m)
+        return 0;
+    json_array_foreach(json_object_get(m, "files"), i, f) {
+        const char *obj = json_string_value(json_object_get(f, "object"));
+        size_t k, dup = 0;
+        json_t *g;
+        json_array_foreach(json_object_get(m, "files"), k, g) {
+            if (k >= i)
+                break;
+            dup |= strcmp(obj, json_string_value(json_object_get(g, "object"))) == 0;
+        }
+        n += !dup;
+    }
+    json_decref(m);
+    return n;
+}
+
+/* An object left by an attempt that never wrote its manifest. */
+static int plant_attempt(const char *date, const char *id)
+{
+    char *local = cat(fx.base, "attempt"), *key;
+    int rc = -1;
+    if (asprintf(&key, "prune-test/rocksdb/%s/%s/000042.sst", date, id) >= 0) {
+        rc = write_file(local, "partial upload") || kvault_put_file(fx.kv, local, key);
+        free(key);
+    }
+    free(local);
+    return rc;
+}
+
+static void prune_body(void)
+{
+    kvault_backup_opts bo = {"prune-test"};
+    kvault_backup_info b1, b2, b3, r, *list = NULL;
+    kvault_restore_opts ro = {"prune-test", NULL, 0};
+    kvault_verify_opts vo = {"prune-test", NULL, 1};
+    kvault_prune_opts po = {.env = "prune-test", .keep_last = 1, .dry_run = 1};
+    kvault_prune_report rep;
+    kvault_verify_report vr;
+    char recent[64], *r3 = cat(fx.base, "r3");
+    counted before, after;
+    size_t n;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b1));
+    CHECK(db_create(fx.db, &small, 2) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b2));
+    for (int cf = 0; cf < 3; cf++) /* CF 3 keeps b1's SST files */
+        CHECK(db_compact_cf(fx.db, cf) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b3));
+    CHECK(b3.files_new < b3.files); /* b3 references files stored by b1 */
+
+    CHECK(plant_attempt("2020-01-01", "20200101T000000Z-01d000") == 0);
+    snprintf(recent, sizeof recent, "%.16s-fffff0", b3.id);
+    CHECK(plant_attempt(b3.date, recent) == 0);
+    CHECK_OK(count_objects(fx.kv, "prune-test/", &before));
+    CHECK(before.has_old_attempt && before.has_recent_attempt);
+
+    po.keep_last = 0;
+    CHECK(kvault_prune(fx.kv, &po, &rep) == KV_EINVAL);
+    CHECK(strstr(kvault_errmsg(), "--keep-last"));
+
+    po.keep_last = 1; /* dry run: reports, removes nothing */
+    CHECK_OK(kvault_prune(fx.kv, &po, &rep));
+    CHECK_EQ_U64(rep.backups_removed, 2);
+    CHECK_EQ_U64(rep.backups_kept, 1);
+    CHECK_EQ_U64(rep.incomplete_removed, 1);
+    CHECK_OK(count_objects(fx.kv, "prune-test/", &after));
+    CHECK_EQ_U64(after.n, before.n);
+
+    po.dry_run = 0;
+    CHECK_OK(kvault_prune(fx.kv, &po, &rep));
+    CHECK_EQ_U64(rep.backups_removed, 2);
+    CHECK_OK(kvault_list(fx.kv, "prune-test", &list, &n));
+    CHECK_EQ_U64(n, 1);
+    CHECK_STR(list[0].id, b3.id);
+    kvault_free(list);
+
+    /* what is left: b3's objects (some in b1's folder), and the attempt that
+     * may still be running */
+    CHECK_OK(count_objects(fx.kv, "prune-test/", &after));
+    CHECK(!after.has_old_attempt && after.has_recent_attempt);
+    CHECK_EQ_U64(after.n, objects_of(&b3) + 1);
+    CHECK_EQ_U64(rep.objects_removed + rep.backups_removed, before.n - after.n);
+    CHECK_OK(kvault_verify(fx.kv, &vo, &vr));
+    CHECK_OK(kvault_restore(fx.kv, &ro, r3, &r));
+    CHECK_STR(r.id, b3.id);
+    CHECK(db_matches(r3, &small, 2) == 0);
+
+    /* a second prune has nothing left to do */
+    CHECK_OK(kvault_prune(fx.kv, &po, &rep));
+    CHECK_EQ_U64(rep.backups_removed + rep.objects_removed, 0);
+    (void)b2;
+    free(r3);
+}
+
+static void test_prune(void)
+{
+    run_in_fixture(prune_body);
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
@@ -791,6 +921,7 @@ int main(int argc, char **argv)
         {"corrupt_object", test_corrupt_object},
         {"hostile_manifest", test_hostile_manifest},
         {"objects", test_objects},
+        {"prune", test_prune},
         {NULL, NULL},
     };
     return kvt_run(cases, argc, argv);

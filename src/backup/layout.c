@@ -91,6 +91,15 @@ int kv_backup_id_date(const char *id, char date[16])
     return KV_OK;
 }
 
+int kv_backup_id_time(const char *id, time_t *out)
+{
+    struct tm tm = {0};
+    if (!kv_backup_id_valid(id) || !strptime(id, "%Y%m%dT%H%M%SZ", &tm))
+        return kv_seterr(KV_EINVAL, "backup id '%s' is not of the form YYYYMMDDTHHMMSSZ-xxxxxx", id);
+    *out = timegm(&tm);
+    return KV_OK;
+}
+
 char *kv_layout_env_prefix(const char *env)
 {
     char *out;

@@ -29,6 +29,9 @@ int kv_date_valid(const char *date);
 /* The date folder an id belongs to (KV_EINVAL naming the id if malformed). */
 int kv_backup_id_date(const char *id, char date[16]);
 
+/* The UTC time an id was made at (KV_EINVAL naming the id if malformed). */
+int kv_backup_id_time(const char *id, time_t *out);
+
 /* "<env>/rocksdb/" (malloc'd, NULL when out of memory). */
 char *kv_layout_env_prefix(const char *env);
 

@@ -23,6 +23,9 @@ enum {
     OPT_FORCE,
     OPT_JSON,
     OPT_RESTORE_CHECK,
+    OPT_KEEP_LAST,
+    OPT_KEEP_DAYS,
+    OPT_DRY_RUN,
     OPT_WORKERS,
     OPT_PART_SIZE,
     OPT_MEMORY,
@@ -43,6 +46,9 @@ static const struct {
     {{"force", no_argument, NULL, OPT_FORCE}, CLI_O_FORCE},
     {{"json", no_argument, NULL, OPT_JSON}, CLI_O_JSON},
     {{"restore-check", no_argument, NULL, OPT_RESTORE_CHECK}, CLI_O_RESTORE_CHECK},
+    {{"keep-last", required_argument, NULL, OPT_KEEP_LAST}, CLI_O_RETENTION},
+    {{"keep-days", required_argument, NULL, OPT_KEEP_DAYS}, CLI_O_RETENTION},
+    {{"dry-run", no_argument, NULL, OPT_DRY_RUN}, CLI_O_RETENTION},
     {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
     {{"part-size", required_argument, NULL, OPT_PART_SIZE}, 0},
     {{"memory", required_argument, NULL, OPT_MEMORY}, 0},
@@ -140,15 +146,17 @@ int cli_parse_size(const char *text, int allow_per_s, uint64_t *out)
     return 0;
 }
 
-static int parse_workers(const char *cmd, const char *text, int *out)
+/* Parses a whole-number option and checks it lies in [min, max]. */
+static int parse_int_opt(const char *cmd, const char *name, const char *text, long min, long max,
+                         int *out)
 {
     char *end;
     long v;
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > 256)
-        return cli_usage_error(cmd, "--workers must be 1..256, got '%s'", text);
+    if (errno || end == text || *end || v < min || v > max)
+        return cli_usage_error(cmd, "--%s must be %ld..%ld, got '%s'", name, min, max, text);
     *out = (int)v;
     return CLI_OK;
 }
@@ -182,7 +190,10 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     case OPT_FORCE: a->force = 1; break;
     case OPT_JSON: a->json = 1; break;
     case OPT_RESTORE_CHECK: a->restore_check = 1; break;
-    case OPT_WORKERS: return parse_workers(cmd, arg, &a->kvopts.workers);
+    case OPT_KEEP_LAST: return parse_int_opt(cmd, "keep-last", arg, 1, 1000000, &a->keep_last);
+    case OPT_KEEP_DAYS: return parse_int_opt(cmd, "keep-days", arg, 1, 1000000, &a->keep_days);
+    case OPT_DRY_RUN: a->dry_run = 1; break;
+    case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->kvopts.workers);
     case OPT_PART_SIZE:
         return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->kvopts.part_size);
     case OPT_MEMORY:

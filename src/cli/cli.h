@@ -21,6 +21,7 @@ enum {
     CLI_O_FORCE = 1u << 5,
     CLI_O_JSON = 1u << 6,
     CLI_O_RESTORE_CHECK = 1u << 7,
+    CLI_O_RETENTION = 1u << 8, /* --keep-last, --keep-days, --dry-run */
 };
 
 /* Everything the command line said, for any command. */
@@ -28,6 +29,7 @@ typedef struct cli_args {
     const char *cmd;          /* command name, for messages */
     const char *db, *to, *from, *env, *backup;
     int force, json, restore_check;
+    int keep_last, keep_days, dry_run;
     int verbose, quiet;
     kvault_options kvopts;    /* workers, sizes, rate; progress set later */
     char **pos;               /* positional arguments */
@@ -100,6 +102,7 @@ int cli_cmd_backup(cli_args *a);
 int cli_cmd_list(cli_args *a);
 int cli_cmd_restore(cli_args *a);
 int cli_cmd_verify(cli_args *a);
+int cli_cmd_prune(cli_args *a);
 int cli_cmd_cp(cli_args *a);
 int cli_cmd_ls(cli_args *a);
 int cli_cmd_cat(cli_args *a);

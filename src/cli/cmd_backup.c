@@ -1,4 +1,4 @@
-/* Commands over backups: backup, list, restore, verify. */
+/* Commands over backups: backup, list, restore, verify, prune. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,4 +164,42 @@ int cli_cmd_verify(cli_args *a)
         printf("\n");
     }
     return CLI_OK;
+}
+
+static void print_prune(const cli_args *a, const kvault_prune_report *r)
+{
+    char size[32];
+    if (a->json) {
+        printf("{\"dry_run\": %s, \"backups_kept\": %" PRIu64 ", \"backups_removed\": %" PRIu64
+               ", \"objects_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
+               ", \"incomplete_removed\": %" PRIu64 "}\n",
+               a->dry_run ? "true" : "false", r->backups_kept, r->backups_removed,
+               r->objects_removed, r->bytes_removed, r->incomplete_removed);
+    } else if (!a->quiet) {
+        printf("%s %" PRIu64 " backups, kept %" PRIu64 "; %" PRIu64 " objects (%s), %" PRIu64
+               " of them from failed attempts\n",
+               a->dry_run ? "would remove" : "removed", r->backups_removed, r->backups_kept,
+               r->objects_removed, cli_human_size(r->bytes_removed, size, sizeof(size)),
+               r->incomplete_removed);
+    }
+}
+
+int cli_cmd_prune(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_prune_opts po = {.env = a->env, .keep_last = a->keep_last ? a->keep_last : 1,
+                            .keep_days = a->keep_days, .dry_run = a->dry_run};
+    kvault_prune_report r;
+    int rc;
+
+    if (!a->keep_last && !a->keep_days)
+        return cli_usage_error(a->cmd, "say what to keep: --keep-last N and/or --keep-days D");
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_prune(kv, &po, &r));
+    kvault_close(kv);
+    if (rc == CLI_OK)
+        print_prune(a, &r);
+    return rc;
 }

@@ -66,6 +66,22 @@ static const cli_cmd commands[] = {
      "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
      CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_RESTORE_CHECK | CLI_O_JSON, 0, 0, 1,
      cli_cmd_verify},
+    {"prune", "remove old backups and failed attempts",
+     "Usage: kvault prune [--from STORE] [--env NAME] [--keep-last N] [--keep-days D]\n"
+     "                    [--dry-run] [--json]\n"
+     "\nKeeps the newest N backups and every backup younger than D days, and removes the\n"
+     "rest. Backups share unchanged SST files, so an object is removed only when no kept\n"
+     "backup uses it. Also removes what failed backups left behind (objects in a backup\n"
+     "folder that never got a manifest, once older than 24 hours). At least one of\n"
+     "--keep-last and --keep-days is required; the newest backup is always kept. Do not\n"
+     "run it while a backup of the same env is running.\n"
+     "\n  --from STORE     the store (default: the default local store)\n"
+     "  --env NAME       environment folder (default \"default\")\n"
+     "  --keep-last N    keep the newest N backups (default 1 with --keep-days)\n"
+     "  --keep-days D    keep backups younger than D days\n"
+     "  --dry-run        say what would be removed, remove nothing\n"
+     "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_RETENTION | CLI_O_JSON, 0, 0, 0, cli_cmd_prune},
     {"cp", "copy a file to, from or between stores",
      "Usage: kvault cp SRC DST\n"
      "\nEach side is a local path or an object URL (s3://bucket/key, ...). Local to URL\n"

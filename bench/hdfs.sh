@@ -3,16 +3,19 @@
 # and download throughput, client CPU per GiB and peak RSS, one stream
 # against parts written in parallel and joined with CONCAT.
 #
-#   bench/hdfs.sh [SIZE] [PART]        (defaults: 256M, 8M)
+#   bench/hdfs.sh [SIZE] [PART] [SUMSIZE]   (defaults: 256M, 8M, 64M)
 #
 # Runs, on one file of SIZE random bytes:
 #   up 1 stream      kvault cp --workers 1 --part-size SIZE: one CREATE
 #   up 1 worker      --workers 1 --part-size PART: parts one after another, CONCAT
 #   up 8 workers     --workers 8 --part-size PART: parts in parallel, CONCAT
-#   up 8 + checksum  as above with KVAULT_HDFS_CHECKSUM=1 (GETFILECHECKSUM)
 #   down 1 / 8       kvault cp back with 1 and 8 workers
+#   up 8 + checksum  8 workers with KVAULT_HDFS_CHECKSUM=1 (GETFILECHECKSUM
+#                    compared), on a file of SUMSIZE
 # Uploads other than the last run with KVAULT_HDFS_CHECKSUM=0: the server
-# computes CRC32C in pure Python, which would otherwise dominate.
+# computes CRC32C in pure Python (~16 MB/s), which would otherwise dominate,
+# and beyond ~1 GB one GETFILECHECKSUM outlasts the client's 60 s stall
+# timeout. A DataNode reads the CRCs it stored on write instead.
 # Client numbers come from /usr/bin/time -v; the server's CPU seconds from
 # /proc/PID/stat, to show where the time goes. Builds into build/ (or
 # $KV_BUILD_DIR) if needed. Prints a markdown table.
@@ -21,6 +24,7 @@ cd "$(dirname "$0")/.."
 
 SIZE=${1:-256M}
 PART=${2:-8M}
+SUMSIZE=${3:-64M}
 DIR=${KV_BENCH_DIR:-/tmp/kvault-bench-hdfs}
 B=$(realpath -m "${KV_BUILD_DIR:-build}")
 KVAULT=$B/kvault
@@ -44,8 +48,12 @@ sh tests/webhdfs.sh start "$SERVER"   # Hadoop's defaults: 128 MiB blocks
 URL=hdfs://$KV_HDFS_NN/bench
 TICKS=$(getconf CLK_TCK)
 
-bytes=$(numfmt --from=iec "${SIZE%iB}")
-head -c "$bytes" /dev/urandom >"$DIR/file"
+# the file to move, of $1 bytes; the rows report throughput for its size
+set_file() {
+    bytes=$(numfmt --from=iec "${1%iB}")
+    head -c "$bytes" /dev/urandom >"$DIR/file"
+}
+set_file "$SIZE"
 
 server_cpu() {
     awk -v t="$TICKS" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$KV_HDFS_PID/stat"
@@ -83,6 +91,7 @@ up() {
     "$KVAULT" rm -q "$URL/file"
 }
 
+
 up "up: 1 stream (one CREATE)" 1 "$SIZE" 0
 up "up: 1 worker, $PART parts + CONCAT" 1 "$PART" 0
 up "up: 8 workers, $PART parts + CONCAT" 8 "$PART" 0
@@ -94,7 +103,8 @@ for w in 1 8; do
     rm -f "$DIR/back"
 done
 "$KVAULT" rm -q "$URL/file"
-up "up: 8 workers + GETFILECHECKSUM compared" 8 "$PART" 1
+set_file "$SUMSIZE"
+up "up: 8 workers + GETFILECHECKSUM compared ($SUMSIZE)" 8 "$PART" 1
 
 echo "File: $SIZE of random bytes; part size $PART; the WebHDFS test server"
 echo "(Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'))"

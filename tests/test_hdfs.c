@@ -461,6 +461,23 @@ static void native_library_missing(void)
     unsetenv("KVAULT_HDFS_NATIVE");
 }
 
+/* HDFS cannot hold both "a" and "a/b": the put is refused, not misplaced
+ * (RENAME onto a directory would move the data into it). */
+static void key_over_directory_refused(void)
+{
+    kv_store *st = NULL;
+    kv_object_info info;
+    clean_env();
+    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kv_store_put(st, "dirkey/inner", "x", 1, NULL));
+    CHECK(kv_store_put(st, "dirkey", "y", 1, NULL) == KV_EEXIST);
+    CHECK(strstr(kv_errmsg(), "is a directory"));
+    CHECK_OK(kv_store_stat(st, "dirkey/inner", &info));
+    CHECK(kv_store_stat(st, "dirkey", &info) == KV_ENOTFOUND);
+    CHECK_OK(kv_store_remove(st, "dirkey/inner"));
+    kv_store_close(st);
+}
+
 static void standby_is_transient(void)
 {
     clean_env();
@@ -489,6 +506,7 @@ int main(int argc, char **argv)
         {"delegation_token", delegation_token},
         {"datanode_rewrite", datanode_rewrite},
         {"native_library_missing", native_library_missing},
+        {"key_over_directory_refused", key_over_directory_refused},
         {"standby_is_transient", standby_is_transient},
         {NULL, NULL},
     };

@@ -12,6 +12,7 @@ import socket
 import struct
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
 
@@ -193,7 +194,6 @@ class WebHdfs(ServerTest):
             if self.ns.lookup("/lease", "alice") is not None and \
                     self.ns.lookup("/lease", "alice").writer:
                 break
-            import time
             time.sleep(0.02)
         self.assertRemote(self.c.create("/lease", b"y", overwrite="true"), 403,
                           "AlreadyBeingCreatedException")
@@ -206,7 +206,6 @@ class WebHdfs(ServerTest):
         s = socket.create_connection(("127.0.0.1", port))
         s.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" % url).encode()
                   + b"z" * 3000)
-        import time
         time.sleep(0.3)
         s.close()
         for _ in range(100):

@@ -45,7 +45,6 @@ import hashlib
 import http.server
 import json
 import os
-import posixpath
 import socket
 import socketserver
 import struct

@@ -97,6 +97,17 @@ static const char *env_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
+static int env_int(const char *name, int fallback)
+{
+    const char *v = env_nonempty(name);
+    char *end;
+    long n;
+    if (!v)
+        return fallback;
+    n = strtol(v, &end, 10);
+    return *end || n <= 0 || n > 1000000 ? fallback : (int)n;
+}
+
 static int env_flag(const char *name, int fallback)
 {
     const char *v = env_nonempty(name);
@@ -627,25 +638,29 @@ static int rename_once(hdfs_store *s, const char *from, const char *to, int *don
     return rc;
 }
 
-/* RENAMEs from onto to. RENAME answers false rather than overwrite, so on
- * false, if from is still there, an existing to is deleted and the RENAME
- * repeated; a second false is an error. */
+/* RENAMEs from onto to. RENAME neither overwrites (it answers false) nor
+ * fails onto a directory (it moves from into it), so to is looked at first:
+ * an existing file is DELETEd, a directory is an error. A false answer is
+ * an error too. */
 static int rename_into_place(hdfs_store *s, const char *from, const char *to)
 {
     hdfs_status st;
     int done = 0;
-    int rc = rename_once(s, from, to, &done);
-    if (rc || done)
-        return rc;
-    rc = get_status(s, from, &st);
-    if (rc == KV_OK)
+    int rc = get_status(s, to, &st);
+    if (rc == KV_OK && st.is_dir)
+        return kv_seterr(KV_EEXIST, "%s%s: is a directory, so no object can have its name",
+                         s->name, to);
+    if (rc == KV_OK) {
         rc = delete_path(s, to);
+    } else if (rc == KV_ENOTFOUND) {
+        rc = KV_OK;
+        kv_errclear();
+    }
     if (rc == KV_OK)
         rc = rename_once(s, from, to, &done);
     if (rc == KV_OK && !done)
-        rc = kv_seterr(KV_ERR, "%s%s: RENAME to %s answered false (source missing, or the "
-                       "destination's directory is gone or was re-created meanwhile)",
-                       s->name, from, to);
+        rc = kv_seterr(KV_ERR, "%s%s: RENAME to %s answered false (the source is gone, or the "
+                       "destination was created meanwhile)", s->name, from, to);
     return rc;
 }
 
@@ -1251,7 +1266,8 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
 {
     hdfs_store *s = calloc(1, sizeof *s);
     int port = url->port ? url->port : DEFAULT_PORT, rc;
-    kv_http_opts ho = {opts->connect_timeout_s, opts->stall_timeout_s};
+    kv_http_opts ho = {env_int("KVAULT_CONNECT_TIMEOUT", opts->connect_timeout_s),
+                       env_int("KVAULT_STALL_TIMEOUT", opts->stall_timeout_s)};
 
     *out = NULL;
     if (!s)

@@ -45,8 +45,7 @@
  * "*.kvpart" objects; a bucket lifecycle rule with matchesSuffix ".kvpart"
  * and an age removes them.
  *
- * Test and tuning knobs: KVAULT_GCS_MAX_RESULTS (list page size),
- * KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (seconds).
+ * Test and tuning knob: KVAULT_GCS_MAX_RESULTS (list page size).
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -198,6 +197,8 @@ static long long env_num(const char *name, long long fallback)
         n *= (long long)KIB, end++;
     else if (*end == 'M' || *end == 'm')
         n *= (long long)MIB, end++;
+    else if (*end == 'G' || *end == 'g')
+        n *= (long long)(1024 * MIB), end++;
     return *end || n <= 0 ? fallback : n;
 }
 
@@ -410,15 +411,16 @@ static int base64url_json(json_t *j, kv_buf *out)
     return rc;
 }
 
-/* The signed JWT assertion of the service account (header.claims.signature). */
+/* Appends the signed JWT assertion of the service account
+ * (header.claims.signature) to out. */
 static int make_assertion(const gcs_store *s, kv_buf *out)
 {
+    size_t start = out->len, signed_len;
     time_t now = time(NULL);
     json_t *hdr = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", s->sa_email, "scope", SCOPE,
                                "aud", s->token_uri, "iat", (json_int_t)now,
                                "exp", (json_int_t)now + 3600);
-    size_t signed_len;
     int rc = hdr && claims ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
     if (rc == KV_OK && s->sa_key_id && json_object_set_new(hdr, "kid", json_string(s->sa_key_id)))
         rc = kv_seterr(KV_ENOMEM, "out of memory");
@@ -432,7 +434,7 @@ static int make_assertion(const gcs_store *s, kv_buf *out)
     if (rc == KV_OK)
         rc = kv_buf_puts(out, ".");
     if (rc == KV_OK)
-        rc = sign_rs256(s->sa_key, out->data, signed_len, out);
+        rc = sign_rs256(s->sa_key, out->data + start, signed_len - start, out);
     json_decref(hdr);
     json_decref(claims);
     return rc;
@@ -511,12 +513,15 @@ static int fetch_metadata_token(gcs_store *s)
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     const kv_http_header hs[] = {{"Metadata-Flavor", "Google"}};
     kv_http_req req = {"GET", s->metadata_url, hs, 1, NULL, 0, NULL, 0, 0, 0};
+    char why[512];
     int rc = kv_http_do(s->http, &req, &resp);
-    if (rc)
+    if (rc) {
+        snprintf(why, sizeof why, "%s", kv_errmsg());
         rc = kv_seterr(KV_EAUTH, "gs://%s: no Google credentials: set "
                                  "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, or "
                                  "KVAULT_GCS_TOKEN to an access token; the GCE metadata server "
-                                 "is not reachable (%s)", s->bucket, kv_errmsg());
+                                 "is not reachable (%s)", s->bucket, why);
+    }
     else if (resp.status != 200)
         rc = token_fail(s, "the GCE metadata server", &resp);
     else
@@ -1002,9 +1007,9 @@ static int gcs_get(kv_store *st, const char *key, uint64_t off, size_t len, void
     /* At or past the end GCS answers 416; a server may instead ignore an
      * unsatisfiable range and send the whole object with 200 (HTTP allows
      * it; Google's emulator does): its length then says off is the end. */
-    if ((rc == KV_OK || rc == KV_ECORRUPT) && off > 0 &&
-        (resp.status == 416 ||
-         (resp.status == 200 && reply_object_size(&resp, &size) && size <= off))) {
+    if ((rc == KV_OK && resp.status == 416) ||
+        ((rc == KV_OK || rc == KV_ECORRUPT) && off > 0 && resp.status == 200 &&
+         reply_object_size(&resp, &size) && size <= off)) {
         kv_errclear();
         rc = KV_OK;
         goto out;
@@ -1488,9 +1493,11 @@ static int load_service_account(gcs_store *s, const char *path)
     size_t len;
     json_t *root = NULL;
     const char *type, *kid;
+    char why[512];
     int rc = kv_read_file(path, &text, &len);
     if (rc) {
-        rc = kv_seterr(KV_EAUTH, "GOOGLE_APPLICATION_CREDENTIALS: %s", kv_errmsg());
+        snprintf(why, sizeof why, "%s", kv_errmsg()); /* names the file and why */
+        rc = kv_seterr(KV_EAUTH, "GOOGLE_APPLICATION_CREDENTIALS: %s", why);
         goto out;
     }
     root = json_loadb(text, len, 0, NULL);
@@ -1653,8 +1660,8 @@ static int gcs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out
     if (rc)
         goto out;
     load_sizes(s);
-    ho.connect_timeout_s = (int)env_num("KVAULT_CONNECT_TIMEOUT", opts->connect_timeout_s);
-    ho.stall_timeout_s = (int)env_num("KVAULT_STALL_TIMEOUT", opts->stall_timeout_s);
+    ho.connect_timeout_s = opts->connect_timeout_s;
+    ho.stall_timeout_s = opts->stall_timeout_s;
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

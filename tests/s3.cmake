@@ -1,5 +1,8 @@
 # S3: SigV4 unit test, and tests against a real Ceph RADOS Gateway that the
 # fixture starts (scripts/rgw.sh) and stops.
+# Other files include this one for the fixture (tests/*.cmake come in
+# alphabetical order); the guard keeps it to one inclusion.
+include_guard(GLOBAL)
 add_executable(test_sigv4 tests/test_sigv4.c)
 target_include_directories(test_sigv4 PRIVATE src tests)
 target_compile_definitions(test_sigv4 PRIVATE _GNU_SOURCE)

@@ -3,6 +3,7 @@
  * mapping and messages, settings from AWS profile files, pagination, digests.
  * Usage: test_s3 s3://bucket/prefix [CASE-FILTER], with the server's
  * AWS_* environment (tests/with_rgw_env.sh). */
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -198,6 +199,41 @@ static void bad_digest_is_corrupt(void)
     CHECK(strstr(kvault_errmsg(), "BadDigest"));
 }
 
+/* Content-MD5 proves the body whether its SHA-256 is signed (=1) or the
+ * request says UNSIGNED-PAYLOAD (the default over http): a right digest is
+ * accepted and a wrong one refused either way. */
+static void payload_signing_choices(void)
+{
+    static const char body[] = "payload signing";
+    const char *modes[] = {"0", "1"};
+    kv_digest good = {0, 1, {0}}, bad = {0, 1, {0}};
+    unsigned int md_len = 0;
+    char back[sizeof body];
+    size_t got;
+    CHECK(EVP_Digest(body, sizeof body, good.md5, &md_len, EVP_md5(), NULL) == 1);
+    for (size_t i = 0; i < 2; i++) {
+        kv_store *o = NULL;
+        set_env("KVAULT_S3_SIGN_PAYLOAD", modes[i]);
+        CHECK_OK(open_store("", 0, &o));
+        restore_env();
+        CHECK_OK(kv_store_put(o, "signing/x", body, sizeof body, &good));
+        CHECK_OK(kv_store_get(o, "signing/x", 0, sizeof back, back, &got));
+        CHECK(got == sizeof body && memcmp(back, body, got) == 0);
+        CHECK(kv_store_put(o, "signing/x", body, sizeof body, &bad) == KV_ECORRUPT);
+        CHECK(strstr(kvault_errmsg(), "BadDigest"));
+        CHECK_OK(kv_store_remove(o, "signing/x"));
+        kv_store_close(o);
+    }
+    {
+        kv_store *o = NULL;
+        set_env("KVAULT_S3_SIGN_PAYLOAD", "yes");
+        CHECK(open_store("", 0, &o) == KV_EINVAL);
+        restore_env();
+        CHECK(strstr(kvault_errmsg(), "KVAULT_S3_SIGN_PAYLOAD"));
+        kv_store_close(o);
+    }
+}
+
 static void no_credentials_is_auth(void)
 {
     kv_store *none = NULL;
@@ -365,6 +401,7 @@ int main(int argc, char **argv)
         {"missing_bucket_is_not_found", missing_bucket_is_not_found},
         {"missing_key_messages", missing_key_messages},
         {"bad_digest_is_corrupt", bad_digest_is_corrupt},
+        {"payload_signing_choices", payload_signing_choices},
         {"no_credentials_is_auth", no_credentials_is_auth},
         {"settings_from_profile_files", settings_from_profile_files},
         {"list_pages", list_pages},

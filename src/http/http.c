@@ -14,6 +14,14 @@
 /* Idle easy handles kept for reuse; more may be in use at once. */
 #define POOL_MAX 64
 
+/* Each handle's receive buffer. curl's default of 16 KiB costs a recvfrom
+ * and a poll per 16 KiB of a download (66,000 of each per GiB); 512 KiB
+ * takes what the socket holds in one call: 20x fewer recvfrom, 15x fewer
+ * poll and about 10% less client CPU for a download from RGW
+ * (docs/benchmarks.md). A larger upload buffer (CURLOPT_UPLOAD_BUFFERSIZE)
+ * cut sendto calls 7x but not CPU time, so curl's 64 KiB stays. */
+#define RECV_BUFFER (512 * 1024L)
+
 struct kv_http {
     kv_http_opts opts;
     CURLSH *share;
@@ -329,6 +337,7 @@ static void set_options(kv_http *h, CURL *c, xfer *x, struct curl_slist *headers
     curl_easy_setopt(c, CURLOPT_SHARE, h->share);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, RECV_BUFFER);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->opts.connect_timeout_s);
     /* No total timeout (big transfers are legitimate); a transfer that moves
      * less than 1 byte/s for the stall time fails instead. */

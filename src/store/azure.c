@@ -25,8 +25,8 @@
  * The key and the SAS token never appear in messages or logs: requests are
  * named as az://container/blob and the http layer drops the query string.
  * KVAULT_AZURE_MAX_RESULTS sets the List Blobs page size (to exercise
- * pagination); KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (seconds)
- * override the store options.
+ * pagination). Timeouts come from the store options (store.c applies
+ * KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT for every backend).
  */
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -921,8 +921,8 @@ static int az_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
     if (rc)
         goto out;
     s->max_results = env_int("KVAULT_AZURE_MAX_RESULTS", 0);
-    ho.connect_timeout_s = env_int("KVAULT_CONNECT_TIMEOUT", opts->connect_timeout_s);
-    ho.stall_timeout_s = env_int("KVAULT_STALL_TIMEOUT", opts->stall_timeout_s);
+    ho.connect_timeout_s = opts->connect_timeout_s;
+    ho.stall_timeout_s = opts->stall_timeout_s;
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

@@ -56,7 +56,9 @@ typedef struct kv_digest {
  * returned by list. */
 typedef int (*kv_list_cb)(const char *key, const kv_object_info *info, void *payload);
 
-/* Settings every backend may read; zero means "the default". */
+/* Settings every backend may read; zero means "the default". kv_store_open
+ * lets KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (seconds) override
+ * the two timeouts. */
 typedef struct kv_store_opts {
     int connect_timeout_s;   /* default 10 */
     int stall_timeout_s;     /* a transfer moving no bytes this long fails; default 60 */

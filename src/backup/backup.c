@@ -20,6 +20,7 @@
 #include "backup/rocks.h"
 #include "util/crc32c.h"
 #include "util/err.h"
+#include "util/random.h"
 #include "util/log.h"
 
 #define CKPT_TAG "kvault-ckpt-"

@@ -1,13 +1,12 @@
 #include "backup/layout.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "util/err.h"
+#include "util/random.h"
 
 int kv_env_resolve(const char *env, const char **out)
 {
@@ -28,20 +27,6 @@ int kv_env_resolve(const char *env, const char **out)
                              "--env '%s' may hold only letters, digits, '-', '_' and '.'", env);
     }
     *out = env;
-    return KV_OK;
-}
-
-int kv_random_hex(char *out, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char raw[64];
-    if (n > sizeof raw)
-        return kv_seterr(KV_EINVAL, "random name too long");
-    if (getrandom(raw, n, 0) != (ssize_t)n)
-        return kv_seterr_errno(KV_EIO, errno, "cannot read random bytes");
-    for (size_t i = 0; i < n; i++)
-        out[i] = hex[raw[i] & 15];
-    out[n] = '\0';
     return KV_OK;
 }
 

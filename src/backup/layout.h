@@ -38,7 +38,4 @@ char *kv_layout_env_prefix(const char *env);
 /* "<env>/rocksdb/<date>/<id>/<name>" (malloc'd, NULL when out of memory). */
 char *kv_layout_key(const char *env, const char *date, const char *id, const char *name);
 
-/* n random lowercase hex digits and a NUL into out (n + 1 bytes). */
-int kv_random_hex(char *out, size_t n);
-
 #endif

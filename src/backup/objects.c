@@ -9,6 +9,7 @@
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "util/err.h"
+#include "util/random.h"
 #include "util/rate.h"
 #include "util/url.h"
 

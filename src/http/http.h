@@ -18,6 +18,7 @@
 #define KV_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 
@@ -75,5 +76,22 @@ void kv_http_resp_free(kv_http_resp *resp);
 /* Writes url without its query string (and fragment) into out, for
  * messages; truncates to outsz. */
 void kv_http_url_for_message(const char *url, char *out, size_t outsz);
+
+/* ---- replies (http/reply.c) ---------------------------------------------- */
+
+/* The usual KV_E* class of an error status, which each backend refines by
+ * its own error codes: 401/403 KV_EAUTH, 404 KV_ENOTFOUND, 408, 429, 500,
+ * 502, 503 and 504 KV_ETRANSIENT, 412 KV_EEXIST, 400 KV_EINVAL, anything
+ * else KV_ERR. */
+int kv_http_status_code(long status);
+
+/* Checks that a 206 reply's Content-Range starts at off; otherwise fails
+ * with KV_ECORRUPT: "<what>: asked for bytes from <off>, the server sent
+ * range '<Content-Range>'". */
+int kv_http_check_content_range(const kv_http_resp *resp, uint64_t off, const char *what);
+
+/* An ETag without its surrounding quotes into out (truncated to n - 1
+ * characters); "" for NULL. etag may point into out. */
+void kv_http_etag_copy(const char *etag, char *out, size_t n);
 
 #endif

@@ -30,8 +30,6 @@
  */
 #include <ctype.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +39,14 @@
 #include "http/http.h"
 #include "http/sign_azure.h"
 #include "store/store.h"
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/env.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/random.h"
+#include "util/secret.h"
+#include "util/time.h"
 #include "util/url.h"
 #include "util/xml.h"
 
@@ -100,36 +103,6 @@ typedef struct az_call {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
-static int env_int(const char *name, int fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    long n;
-    if (!v || !*v)
-        return fallback;
-    n = strtol(v, &end, 10);
-    return *end || n <= 0 || n > 1000000 ? fallback : (int)n;
-}
-
-static int no_memory(void)
-{
-    return kv_seterr(KV_ENOMEM, "out of memory");
-}
-
 /* The blob name for a store key, "root/key"; also the List Blobs prefix for
  * a store prefix ("root/" + prefix, never "root" alone). */
 static char *full_name(const az_store *s, const char *key)
@@ -144,32 +117,6 @@ static char *full_name(const az_store *s, const char *key)
 static void object_name(const az_store *s, const char *blob, char *out, size_t n)
 {
     snprintf(out, n, "az://%s/%s", s->container, blob ? blob : "");
-}
-
-static time_t parse_http_date(const char *text)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!text || !strptime(text, "%a, %d %b %Y %H:%M:%S", &tm))
-        return 0;
-    return timegm(&tm);
-}
-
-static void copy_etag(const char *etag, char *out, size_t n)
-{
-    size_t len;
-    out[0] = '\0';
-    if (!etag)
-        return;
-    if (*etag == '"')
-        etag++;
-    len = strlen(etag);
-    if (len && etag[len - 1] == '"')
-        len--;
-    if (len >= n)
-        len = n - 1;
-    memmove(out, etag, len);
-    out[len] = '\0';
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -192,20 +139,9 @@ static int status_code_for(long http, const char *code)
         return KV_ECORRUPT;
     if (is_code(code, transient))
         return KV_ETRANSIENT;
-    switch (http) {
-    case 408: case 429: case 500: case 502: case 503: case 504:
-        return KV_ETRANSIENT;
-    case 401: case 403:
-        return KV_EAUTH;
-    case 404:
-        return KV_ENOTFOUND;
-    case 409: case 412:
+    if (http == 409)
         return KV_EEXIST;
-    case 400:
-        return KV_EINVAL;
-    default:
-        return KV_ERR;
-    }
+    return kv_http_status_code(http);
 }
 
 /* What a person should check, for the errors that have a usual cause. With
@@ -294,7 +230,7 @@ static int build_path(const az_store *s, const char *blob, kv_buf *path)
     char *enc = blob ? kv_url_encode(blob, 1) : NULL;
     int rc;
     if (blob && !enc)
-        return no_memory();
+        return kv_oom();
     rc = kv_buf_printf(path, "%s/%s%s%s", s->base_path, s->container, blob ? "/" : "",
                        blob ? enc : "");
     free(enc);
@@ -308,7 +244,7 @@ static int build_url(const az_store *s, const az_call *c, const char *path, kv_b
     char sep = '?';
     for (size_t i = 0; i < c->nquery && rc == KV_OK; i++, sep = '&') {
         char *v = kv_url_encode(c->query[i].value, 0);
-        rc = v ? kv_buf_printf(url, "%c%s=%s", sep, c->query[i].name, v) : no_memory();
+        rc = v ? kv_buf_printf(url, "%c%s=%s", sep, c->query[i].name, v) : kv_oom();
         free(v);
     }
     if (rc == KV_OK && s->sas && !s->key_len)
@@ -372,7 +308,7 @@ static size_t md5_header(const kv_digest *d, char b64[32], kv_http_header *h)
 {
     if (!d || !d->has_md5)
         return 0;
-    EVP_EncodeBlock((unsigned char *)b64, d->md5, sizeof d->md5);
+    kv_base64_encode(d->md5, sizeof d->md5, b64);
     *h = (kv_http_header){"Content-MD5", b64};
     return 1;
 }
@@ -387,7 +323,7 @@ static int az_put(kv_store *st, const char *key, const void *buf, size_t len,
     char *blob = full_name(s, key);
     int rc;
     if (!blob)
-        return no_memory();
+        return kv_oom();
     {
         az_call c = {"PUT", blob, NULL, 0, hs, 1 + md5_header(digest, md5, &hs[1]), buf, len,
                      NULL, 0};
@@ -396,20 +332,6 @@ static int az_put(kv_store *st, const char *key, const void *buf, size_t len,
     kv_http_resp_free(&resp);
     free(blob);
     return rc;
-}
-
-/* Checks that a 206 reply starts where it was asked to. */
-static int check_content_range(const az_store *s, const char *blob, const kv_http_resp *resp,
-                               uint64_t off)
-{
-    const char *cr = kv_http_resp_header(resp, "Content-Range");
-    unsigned long long start;
-    char what[1024];
-    if (cr && sscanf(cr, "bytes %llu-", &start) == 1 && start == off)
-        return KV_OK;
-    object_name(s, blob, what, sizeof what);
-    return kv_seterr(KV_ECORRUPT, "%s: asked for bytes from %llu, the service sent range '%s'",
-                     what, (unsigned long long)off, cr ? cr : "(none)");
 }
 
 static int az_stat(kv_store *st, const char *key, kv_object_info *out);
@@ -431,7 +353,7 @@ static int az_get(kv_store *st, const char *key, uint64_t off, size_t len, void 
     }
     blob = full_name(s, key);
     if (!blob)
-        return no_memory();
+        return kv_oom();
     snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));
     hs[0] = (kv_http_header){"x-ms-range", range};
@@ -444,13 +366,13 @@ static int az_get(kv_store *st, const char *key, uint64_t off, size_t len, void 
     if (rc || resp.status == 416)
         goto out;
     rc = az_check(s, blob, &resp);
-    if (rc == KV_OK && resp.status == 206)
-        rc = check_content_range(s, blob, &resp, off);
-    else if (rc == KV_OK && off != 0) {
+    if (rc == KV_OK && (resp.status == 206 || off != 0))
         object_name(s, blob, what, sizeof what);
+    if (rc == KV_OK && resp.status == 206)
+        rc = kv_http_check_content_range(&resp, off, what);
+    else if (rc == KV_OK && off != 0)
         rc = kv_seterr(KV_ECORRUPT, "%s: the service ignored the range %s (HTTP %ld)", what,
                        range, resp.status);
-    }
     if (rc == KV_OK)
         *got = resp.received;
 out:
@@ -467,7 +389,7 @@ static int az_stat(kv_store *st, const char *key, kv_object_info *out)
     char *blob = full_name(s, key);
     int rc;
     if (!blob)
-        return no_memory();
+        return kv_oom();
     {
         az_call c = {"HEAD", blob, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         rc = az_do(s, &c, &resp);
@@ -476,8 +398,8 @@ static int az_stat(kv_store *st, const char *key, kv_object_info *out)
         memset(out, 0, sizeof *out);
         v = kv_http_resp_header(&resp, "Content-Length");
         out->size = v ? strtoull(v, NULL, 10) : 0;
-        out->mtime_unix = parse_http_date(kv_http_resp_header(&resp, "Last-Modified"));
-        copy_etag(kv_http_resp_header(&resp, "ETag"), out->etag, sizeof out->etag);
+        out->mtime_unix = kv_time_parse_http(kv_http_resp_header(&resp, "Last-Modified"));
+        kv_http_etag_copy(kv_http_resp_header(&resp, "ETag"), out->etag, sizeof out->etag);
     }
     kv_http_resp_free(&resp);
     free(blob);
@@ -499,7 +421,7 @@ static int az_remove(kv_store *st, const char *key)
     char *blob = full_name(s, key);
     int rc;
     if (!blob)
-        return no_memory();
+        return kv_oom();
     {
         az_call c = {"DELETE", blob, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         rc = az_send(s, &c, &resp);
@@ -531,9 +453,9 @@ static int list_page(const az_store *s, xmlNode *root, kv_list_cb cb, void *payl
         kv_xml_text(props, "Content-Length", size, sizeof size);
         kv_xml_text(props, "Last-Modified", mtime, sizeof mtime);
         kv_xml_text(props, "Etag", info.etag, sizeof info.etag);
-        copy_etag(info.etag, info.etag, sizeof info.etag);
+        kv_http_etag_copy(info.etag, info.etag, sizeof info.etag);
         info.size = strtoull(size, NULL, 10);
-        info.mtime_unix = parse_http_date(mtime);
+        info.mtime_unix = kv_time_parse_http(mtime);
         if (strlen(name) >= skip)
             rc = cb(name + skip, &info, payload);
     }
@@ -546,7 +468,7 @@ static int az_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payloa
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char *p = full_name(s, prefix), *marker = NULL, max_results[16], what[1024];
     xmlDoc *doc = NULL;
-    int rc = p ? KV_OK : no_memory();
+    int rc = p ? KV_OK : kv_oom();
 
     snprintf(max_results, sizeof max_results, "%d", s->max_results);
     while (rc == KV_OK) {
@@ -605,15 +527,16 @@ static void block_id(const kv_upload *up, uint32_t n, char out[48])
 {
     char raw[32];
     int len = snprintf(raw, sizeof raw, "%s-%08u", up->tag, n);
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, len);
+    kv_base64_encode(raw, (size_t)len, out);
 }
 
 static int az_upload_begin(kv_store *st, const char *key, uint64_t total_size,
                            uint64_t part_size, kv_upload **out)
 {
     az_store *s = (az_store *)st;
-    unsigned char rnd[8];
+    char tag[17];
     kv_upload *up;
+    int rc;
     uint64_t nparts = part_size ? (total_size + part_size - 1) / part_size : 0;
 
     *out = NULL;
@@ -624,21 +547,19 @@ static int az_upload_begin(kv_store *st, const char *key, uint64_t total_size,
                          s->container, key, (unsigned long long)total_size,
                          (unsigned long long)part_size, AZ_MAX_BLOCKS,
                          (unsigned long long)AZ_MAX_BLOCK);
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        return kv_seterr(KV_ERR, "az://%s/%s: no random bytes for block IDs (OpenSSL)",
-                         s->container, key);
+    if ((rc = kv_random_hex(tag, sizeof tag - 1)) != KV_OK)
+        return rc;
     up = calloc(1, sizeof *up);
     if (!up)
-        return no_memory();
+        return kv_oom();
     up->s = s;
     up->nparts = nparts ? (uint32_t)nparts : 1;
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(up->tag + 2 * i, 3, "%02x", rnd[i]);
+    memcpy(up->tag, tag, sizeof tag);
     up->blob = full_name(s, key);
     up->stored = calloc(up->nparts, 1);
     if (!up->blob || !up->stored) {
         upload_free(up);
-        return no_memory();
+        return kv_oom();
     }
     *out = up;
     return KV_OK;
@@ -741,8 +662,8 @@ typedef struct az_settings {
 static void settings_free(az_settings *a)
 {
     free(a->account);
-    free_secret(a->key);
-    free_secret(a->sas);
+    kv_secret_free(a->key);
+    kv_secret_free(a->sas);
     free(a->endpoint);
 }
 
@@ -775,7 +696,7 @@ static int read_connection_string(const char *cs, az_settings *a)
         a->account = strdup(DEV_ACCOUNT);
         a->key = strdup(DEV_KEY);
         a->endpoint = strdup(DEV_ENDPOINT);
-        return a->account && a->key && a->endpoint ? KV_OK : no_memory();
+        return a->account && a->key && a->endpoint ? KV_OK : kv_oom();
     }
     a->account = conn_get(cs, "AccountName");
     a->key = conn_get(cs, "AccountKey");
@@ -788,28 +709,28 @@ static int read_connection_string(const char *cs, az_settings *a)
 
 static int read_settings(const char *container, az_settings *a)
 {
-    const char *cs = env_nonempty("AZURE_STORAGE_CONNECTION_STRING");
-    const char *ep = env_nonempty("KVAULT_AZURE_ENDPOINT");
+    const char *cs = kv_env_str("AZURE_STORAGE_CONNECTION_STRING");
+    const char *ep = kv_env_str("KVAULT_AZURE_ENDPOINT");
     int rc = KV_OK;
     if (cs) {
         rc = read_connection_string(cs, a);
     } else {
-        a->account = dup_or_null(env_nonempty("AZURE_STORAGE_ACCOUNT"));
-        a->key = dup_or_null(env_nonempty("AZURE_STORAGE_KEY"));
-        a->sas = dup_or_null(env_nonempty("AZURE_STORAGE_SAS_TOKEN"));
+        a->account = dup_or_null(kv_env_str("AZURE_STORAGE_ACCOUNT"));
+        a->key = dup_or_null(kv_env_str("AZURE_STORAGE_KEY"));
+        a->sas = dup_or_null(kv_env_str("AZURE_STORAGE_SAS_TOKEN"));
     }
     if (!ep)
-        ep = env_nonempty("AZURE_STORAGE_BLOB_ENDPOINT");
+        ep = kv_env_str("AZURE_STORAGE_BLOB_ENDPOINT");
     if (rc == KV_OK && ep) {
         free(a->endpoint);
         a->endpoint = strdup(ep);
         if (!a->endpoint)
-            rc = no_memory();
+            rc = kv_oom();
     }
     if (rc == KV_OK && !a->endpoint && a->account &&
         asprintf(&a->endpoint, "https://%s.blob.core.windows.net", a->account) < 0) {
         a->endpoint = NULL;
-        rc = no_memory();
+        rc = kv_oom();
     }
     if (rc)
         return rc;
@@ -836,7 +757,7 @@ static int set_endpoint(az_store *s, const char *endpoint)
     s->origin = strndup(endpoint, slash ? (size_t)(slash - endpoint) : strlen(endpoint));
     s->base_path = strdup(slash ? slash : "");
     if (!s->origin || !s->base_path)
-        return no_memory();
+        return kv_oom();
     for (len = strlen(s->base_path); len && s->base_path[len - 1] == '/'; len--)
         s->base_path[len - 1] = '\0';
     return KV_OK;
@@ -855,12 +776,12 @@ static int load_settings(az_store *s)
     if (rc == KV_OK && a.sas && !s->key_len) {
         s->sas = strdup(a.sas + (a.sas[0] == '?'));
         if (!s->sas)
-            rc = no_memory();
+            rc = kv_oom();
     }
     if (rc == KV_OK && a.account) {
         s->account = strdup(a.account);
         if (!s->account)
-            rc = no_memory();
+            rc = kv_oom();
     }
     settings_free(&a);
     return rc;
@@ -892,7 +813,7 @@ static void az_close(kv_store *st)
     free(s->root);
     free(s->account);
     OPENSSL_cleanse(s->key, sizeof s->key);
-    free_secret(s->sas);
+    kv_secret_free(s->sas);
     free(s->origin);
     free(s->base_path);
     free(s);
@@ -910,17 +831,17 @@ static int az_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
                                     "letters, digits and single hyphens)", url->host);
     s = calloc(1, sizeof *s);
     if (!s)
-        return no_memory();
+        return kv_oom();
     s->container = strdup(url->host);
     s->root = strdup(url->path);
     if (!s->container || !s->root) {
-        rc = no_memory();
+        rc = kv_oom();
         goto out;
     }
     rc = load_settings(s);
     if (rc)
         goto out;
-    s->max_results = env_int("KVAULT_AZURE_MAX_RESULTS", 0);
+    s->max_results = kv_env_int("KVAULT_AZURE_MAX_RESULTS", 0);
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
     rc = kv_http_new(&ho, &s->http);

@@ -52,7 +52,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,11 +61,16 @@
 
 #include "http/http.h"
 #include "store/store.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
+#include "util/env.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/random.h"
+#include "util/secret.h"
+#include "util/time.h"
 
 #define KIB 1024ull
 #define MIB (1024ull * 1024ull)
@@ -171,23 +175,9 @@ typedef struct gcs_src {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 static long long env_num(const char *name, long long fallback)
 {
-    const char *v = env_nonempty(name);
+    const char *v = kv_env_str(name);
     char *end;
     long long n;
     if (!v)
@@ -215,49 +205,6 @@ static void object_name(const gcs_store *s, const char *key, char *out, size_t n
     snprintf(out, n, "gs://%s/%s", s->bucket, key ? key : "");
 }
 
-static void crc_base64(uint32_t crc, char out[16])
-{
-    unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
-                           (unsigned char)(crc >> 8), (unsigned char)crc};
-    EVP_EncodeBlock((unsigned char *)out, be, 4);
-}
-
-static int crc_from_base64(const char *b64, uint32_t *out)
-{
-    unsigned char raw[8];
-    if (!b64 || strlen(b64) != 8 || EVP_DecodeBlock(raw, (const unsigned char *)b64, 8) != 6)
-        return 0;
-    *out = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
-    return 1;
-}
-
-/* base64url without padding, as JWTs use */
-static int base64url(const void *in, size_t n, kv_buf *out)
-{
-    size_t cap = 4 * ((n + 2) / 3) + 1, len;
-    char *tmp = malloc(cap);
-    int rc;
-    if (!tmp)
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    len = (size_t)EVP_EncodeBlock((unsigned char *)tmp, in, (int)n);
-    while (len && tmp[len - 1] == '=')
-        len--;
-    for (size_t i = 0; i < len; i++)
-        tmp[i] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : tmp[i];
-    rc = kv_buf_put(out, tmp, len);
-    free(tmp);
-    return rc;
-}
-
-static time_t parse_rfc3339(const char *text)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!text || !strptime(text, "%Y-%m-%dT%H:%M:%S", &tm))
-        return 0;
-    return timegm(&tm);
-}
-
 /* A JSON number or a decimal string (the API sends int64 as strings). */
 static long long json_int64(json_t *v)
 {
@@ -274,20 +221,9 @@ static void parse_obj(json_t *o, gcs_obj *out)
     memset(out, 0, sizeof *out);
     out->size = (uint64_t)json_int64(json_object_get(o, "size"));
     out->generation = json_int64(json_object_get(o, "generation"));
-    out->mtime_unix = parse_rfc3339(json_string_value(json_object_get(o, "updated")));
-    out->has_crc = crc_from_base64(json_string_value(json_object_get(o, "crc32c")), &out->crc);
+    out->mtime_unix = kv_time_parse_rfc3339(json_string_value(json_object_get(o, "updated")));
+    out->has_crc = kv_crc32c_from_base64(json_string_value(json_object_get(o, "crc32c")), &out->crc);
     snprintf(out->md5, sizeof out->md5, "%s", md5 ? md5 : "");
-}
-
-/* 2 x bytes hex digits + NUL into out (bytes <= 16). */
-static int random_hex(char *out, size_t bytes)
-{
-    unsigned char r[16];
-    if (bytes > sizeof r || RAND_bytes(r, (int)bytes) != 1)
-        return kv_seterr(KV_ERR, "cannot draw random bytes (OpenSSL)");
-    for (size_t i = 0; i < bytes; i++)
-        sprintf(out + 2 * i, "%02x", r[i]);
-    return KV_OK;
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -319,20 +255,14 @@ static int status_code_for(long http, const char *reason, const char *msg)
         strcmp(reason, "internalError") == 0 || strcmp(reason, "userRateLimitExceeded") == 0)
         return KV_ETRANSIENT;
     switch (http) {
-    case 408: case 429: case 500: case 502: case 503: case 504:
-        return KV_ETRANSIENT;
-    case 401: case 403:
-        return KV_EAUTH;
-    case 404: case 410:
+    case 410:
         return KV_ENOTFOUND;
-    case 412:
-        return KV_EEXIST;
     case 400:
         return mentions_digest(msg) ? KV_ECORRUPT : KV_EINVAL;
     case 501:
         return KV_EUNSUPPORTED;
     default:
-        return KV_ERR;
+        return kv_http_status_code(http);
     }
 }
 
@@ -397,7 +327,7 @@ static int sign_rs256(EVP_PKEY *key, const char *data, size_t n, kv_buf *out)
         rc = kv_seterr(KV_EAUTH, "cannot sign the token request with the service account's "
                                  "private key (OpenSSL)");
     if (rc == KV_OK)
-        rc = base64url(sig, siglen, out);
+        rc = kv_base64url_append(out, sig, siglen);
     free(sig);
     EVP_MD_CTX_free(ctx);
     return rc;
@@ -406,7 +336,7 @@ static int sign_rs256(EVP_PKEY *key, const char *data, size_t n, kv_buf *out)
 static int base64url_json(json_t *j, kv_buf *out)
 {
     char *text = json_dumps(j, JSON_COMPACT);
-    int rc = text ? base64url(text, strlen(text), out) : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = text ? kv_base64url_append(out, text, strlen(text)) : kv_oom();
     free(text);
     return rc;
 }
@@ -421,9 +351,9 @@ static int make_assertion(const gcs_store *s, kv_buf *out)
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", s->sa_email, "scope", SCOPE,
                                "aud", s->token_uri, "iat", (json_int_t)now,
                                "exp", (json_int_t)now + 3600);
-    int rc = hdr && claims ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = hdr && claims ? KV_OK : kv_oom();
     if (rc == KV_OK && s->sa_key_id && json_object_set_new(hdr, "kid", json_string(s->sa_key_id)))
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     if (rc == KV_OK)
         rc = base64url_json(hdr, out);
     if (rc == KV_OK)
@@ -456,11 +386,11 @@ static int read_token_reply(gcs_store *s, const char *from, const kv_http_resp *
     if (ttl <= 0)
         ttl = 3600;
     margin = ttl / 2 < REFRESH_MARGIN_S ? ttl / 2 : REFRESH_MARGIN_S;
-    free_secret(s->token);
+    kv_secret_free(s->token);
     s->token = strdup(tok);
     s->token_refresh = time(NULL) + (time_t)(ttl - margin);
     if (!s->token)
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     else
         kv_debug("gs://%s: new access token from %s, valid %lld s", s->bucket, from, ttl);
 out:
@@ -542,14 +472,14 @@ static int get_token(gcs_store *s, char **out)
         return KV_OK;
     if (s->auth == AUTH_STATIC) {
         *out = strdup(s->static_token);
-        return *out ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+        return *out ? KV_OK : kv_oom();
     }
     pthread_mutex_lock(&s->lock);
     if (!s->token || time(NULL) >= s->token_refresh)
         rc = s->auth == AUTH_SERVICE_ACCOUNT ? fetch_service_account_token(s)
                                              : fetch_metadata_token(s);
     if (rc == KV_OK && !(*out = strdup(s->token)))
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -579,8 +509,8 @@ static int gcs_send(gcs_store *s, const gcs_call *c, kv_http_resp *resp)
     if (rc)
         return rc;
     if (token && asprintf(&auth, "Bearer %s", token) < 0) {
-        free_secret(token);
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        kv_secret_free(token);
+        return kv_oom();
     }
     if (auth)
         hs[n++] = (kv_http_header){"Authorization", auth};
@@ -593,8 +523,8 @@ static int gcs_send(gcs_store *s, const gcs_call *c, kv_http_resp *resp)
     }
     if (rc == KV_OK && resp->status == 401)
         drop_token(s, token);
-    free_secret(auth);
-    free_secret(token);
+    kv_secret_free(auth);
+    kv_secret_free(token);
     return rc;
 }
 
@@ -613,7 +543,7 @@ static int object_url(const gcs_store *s, const char *name, const char *suffix, 
     char *enc = name ? kv_url_encode(name, 0) : NULL;
     int rc;
     if (name && !enc)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     rc = kv_buf_printf(url, "%s/storage/v1/b/%s/o%s%s%s", s->api, s->bucket, enc ? "/" : "",
                        enc ? enc : "", suffix ? suffix : "");
     free(enc);
@@ -651,11 +581,11 @@ static char *upload_metadata(const gcs_src *src)
     char crc[16], md5[32];
     json_t *m;
     char *text;
-    crc_base64(src->crc, crc);
+    kv_crc32c_base64(src->crc, crc);
     m = json_pack("{s:s, s:s, s:s}", "name", src->name, "contentType",
                   "application/octet-stream", "crc32c", crc);
     if (m && src->digest && src->digest->has_md5) {
-        EVP_EncodeBlock((unsigned char *)md5, src->digest->md5, 16);
+        kv_base64_encode(src->digest->md5, 16, md5);
         json_object_set_new(m, "md5Hash", json_string(md5));
     }
     text = m ? json_dumps(m, JSON_COMPACT) : NULL;
@@ -676,11 +606,11 @@ static int upload_single(gcs_store *s, const gcs_src *src, gcs_obj *out)
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char boundary[40], ctype[96];
     char *meta = upload_metadata(src);
-    int rc = meta ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = meta ? KV_OK : kv_oom();
 
     snprintf(boundary, sizeof boundary, "kvault-");
     if (rc == KV_OK)
-        rc = random_hex(boundary + 7, 16);
+        rc = kv_random_hex(boundary + 7, 32);
     snprintf(ctype, sizeof ctype, "multipart/related; boundary=%s", boundary);
     if (rc == KV_OK)
         rc = upload_url(s, "multipart", src->if_absent, &url);
@@ -719,7 +649,7 @@ static int initiate_session(gcs_store *s, const gcs_src *src, char **uri)
     char total[32];
     char *meta = upload_metadata(src);
     const char *loc;
-    int rc = meta ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = meta ? KV_OK : kv_oom();
     snprintf(total, sizeof total, "%zu", src->len);
     if (rc == KV_OK)
         rc = upload_url(s, "resumable", src->if_absent, &url);
@@ -735,7 +665,7 @@ static int initiate_session(gcs_store *s, const gcs_src *src, char **uri)
         rc = kv_seterr(KV_ETRANSIENT, "gs://%s/%s: the resumable upload was started without a "
                                       "Location", s->bucket, src->name);
     if (rc == KV_OK && !(*uri = strdup(loc)))
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     kv_http_resp_free(&resp);
     kv_buf_free(&url);
     free(meta);
@@ -901,7 +831,7 @@ static int gcs_put(kv_store *st, const char *key, const void *buf, size_t len,
     gcs_obj obj;
     int rc;
     if (!k)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     {
         gcs_src src = {k, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), digest, 0};
         if (len <= s->threshold) {
@@ -927,7 +857,7 @@ static int goog_hash_crc(const kv_http_resp *resp, uint32_t *crc)
         if (strcasecmp(resp->headers[i].name, "x-goog-hash") != 0 || !(p = strstr(v, "crc32c=")))
             continue;
         snprintf(b64, sizeof b64, "%s", p + 7);
-        return crc_from_base64(b64, crc);
+        return kv_crc32c_from_base64(b64, crc);
     }
     return 0;
 }
@@ -964,13 +894,12 @@ static int reply_object_size(const kv_http_resp *resp, uint64_t *size)
 static int check_partial(const gcs_store *s, const char *key, const kv_http_resp *resp,
                          uint64_t off, const void *buf)
 {
-    const char *cr = kv_http_resp_header(resp, "Content-Range");
-    unsigned long long start;
+    char what[1024];
     uint64_t size;
-    if (!cr || sscanf(cr, "bytes %llu-", &start) != 1 || start != off)
-        return kv_seterr(KV_ECORRUPT, "gs://%s/%s: asked for bytes from %llu, the server sent "
-                                      "range '%s'", s->bucket, key, (unsigned long long)off,
-                         cr ? cr : "(none)");
+    int rc;
+    object_name(s, key, what, sizeof what);
+    if ((rc = kv_http_check_content_range(resp, off, what)) != KV_OK)
+        return rc;
     if (off == 0 && reply_object_size(resp, &size) && size == resp->received)
         return check_whole(s, key, resp, buf);
     return KV_OK;
@@ -994,7 +923,7 @@ static int gcs_get(kv_store *st, const char *key, uint64_t off, size_t len, void
         return gcs_stat(st, key, &info);
     }
     k = full_key(s, key);
-    rc = k ? object_url(s, k, "?alt=media", &url) : kv_seterr(KV_ENOMEM, "out of memory");
+    rc = k ? object_url(s, k, "?alt=media", &url) : kv_oom();
     if (rc)
         goto out;
     snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
@@ -1065,7 +994,7 @@ static int gcs_stat(kv_store *st, const char *key, kv_object_info *out)
     gcs_store *s = (gcs_store *)st;
     char *k = full_key(s, key);
     gcs_obj o;
-    int rc = k ? get_obj(s, k, &o) : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = k ? get_obj(s, k, &o) : kv_oom();
     if (rc == KV_OK)
         fill_info(&o, out);
     free(k);
@@ -1095,7 +1024,7 @@ static int gcs_remove(kv_store *st, const char *key)
 {
     gcs_store *s = (gcs_store *)st;
     char *k = full_key(s, key);
-    int rc = k ? delete_obj(s, k) : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = k ? delete_obj(s, k) : kv_oom();
     free(k);
     return rc;
 }
@@ -1126,7 +1055,7 @@ static int list_url(const gcs_store *s, const char *prefix, const char *token, k
 {
     char *p = kv_url_encode(prefix, 0), *t = token ? kv_url_encode(token, 0) : NULL;
     int rc = p && (!token || t) ? object_url(s, NULL, NULL, url)
-                                : kv_seterr(KV_ENOMEM, "out of memory");
+                                : kv_oom();
     if (rc == KV_OK)
         rc = kv_buf_printf(url, "?prefix=%s", p);
     if (rc == KV_OK && t)
@@ -1145,7 +1074,7 @@ static int gcs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *paylo
     kv_buf url = KV_BUF_INIT;
     char *p = full_key(s, prefix), *token = NULL;
     json_t *root = NULL;
-    int rc = p ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = p ? KV_OK : kv_oom();
 
     while (rc == KV_OK) {
         const char *next;
@@ -1230,16 +1159,16 @@ static int gcs_upload_begin(kv_store *st, const char *key, uint64_t total_size,
                          (unsigned long long)part_size, GCS_MAX_PARTS);
     up = calloc(1, sizeof *up);
     if (!up)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     up->s = s;
     up->nparts = n ? (uint32_t)n : 1;
     up->key = full_key(s, key);
     up->parts = calloc(up->nparts, sizeof *up->parts);
     if (!up->key || !up->parts) {
         upload_free(up);
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     }
-    if (random_hex(up->tag, 8) != KV_OK) {
+    if (kv_random_hex(up->tag, 16) != KV_OK) {
         upload_free(up);
         return KV_ERR;
     }
@@ -1275,7 +1204,7 @@ static int gcs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void *
     p = &up->parts[n - 1];
     name = part_name(up, n);
     if (!name)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     p->attempted = 1;
     {
         gcs_src src = {name, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), digest,
@@ -1311,15 +1240,15 @@ static int compose(gcs_store *s, const char *dest, char *const *names, const lon
                              "application/octet-stream");
     json_t *srcs = json_object_get(body, "sourceObjects");
     char *text = NULL;
-    int rc = body ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = body ? KV_OK : kv_oom();
     for (size_t i = 0; rc == KV_OK && i < n; i++) {
         json_t *src = json_pack("{s:s}", "name", names[i]);
         if (!src || (gens[i] && json_object_set_new(src, "generation", json_integer(gens[i]))) ||
             json_array_append_new(srcs, src))
-            rc = kv_seterr(KV_ENOMEM, "out of memory");
+            rc = kv_oom();
     }
     if (rc == KV_OK && !(text = json_dumps(body, JSON_COMPACT)))
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     if (rc == KV_OK)
         rc = object_url(s, dest, "/compose", &url);
     if (rc == KV_OK) {
@@ -1341,7 +1270,7 @@ static int add_temp(kv_upload *up, char *name)
     char **t = realloc(up->temps, (up->ntemps + 1) * sizeof *t);
     if (!t) {
         free(name);
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     }
     up->temps = t;
     up->temps[up->ntemps++] = name;
@@ -1359,7 +1288,7 @@ static int compose_level(kv_upload *up, int level, char **names, long long *gens
                                                                                : GCS_COMPOSE_MAX;
         char *t = temp_name(up, level, g);
         gcs_obj o;
-        rc = t ? add_temp(up, t) : kv_seterr(KV_ENOMEM, "out of memory");
+        rc = t ? add_temp(up, t) : kv_oom();
         if (rc == KV_OK)
             rc = compose(up->s, t, names + from, gens + from, count, &o);
         if (rc == KV_OK) {
@@ -1382,7 +1311,7 @@ static int compose_all(kv_upload *up)
     uint32_t crc = 0;
     size_t n = up->nparts;
     gcs_obj o;
-    int rc = names && owned && gens ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = names && owned && gens ? KV_OK : kv_oom();
 
     for (uint32_t i = 0; rc == KV_OK && i < up->nparts; i++) {
         if (!up->parts[i].stored) {
@@ -1395,7 +1324,7 @@ static int compose_all(kv_upload *up)
         crc = kv_crc32c_combine(crc, up->parts[i].crc, up->parts[i].len);
         total += up->parts[i].len;
         if (!names[i])
-            rc = kv_seterr(KV_ENOMEM, "out of memory");
+            rc = kv_oom();
     }
     for (int level = 1; rc == KV_OK && n > GCS_COMPOSE_MAX; level++)
         rc = compose_level(up, level, names, gens, &n);
@@ -1428,7 +1357,7 @@ static int delete_parts(kv_upload *up)
         if (!p->attempted)
             continue;
         name = part_name(up, i + 1);
-        rc = name ? delete_obj(up->s, name) : kv_seterr(KV_ENOMEM, "out of memory");
+        rc = name ? delete_obj(up->s, name) : kv_oom();
         if (rc == KV_OK)
             p->attempted = 0;
         free(name);
@@ -1473,7 +1402,7 @@ static int copy_field(json_t *root, const char *field, const char *path, char **
         return kv_seterr(KV_EAUTH, "GOOGLE_APPLICATION_CREDENTIALS '%s': no \"%s\" in the key "
                                    "file", path, field);
     *out = strdup(v);
-    return *out ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    return *out ? KV_OK : kv_oom();
 }
 
 static int load_private_key(gcs_store *s, const char *pem, const char *path)
@@ -1518,12 +1447,12 @@ static int load_service_account(gcs_store *s, const char *path)
         rc = copy_field(root, "token_uri", path, &s->token_uri);
     kid = json_string_value(json_object_get(root, "private_key_id"));
     if (rc == KV_OK && kid && !(s->sa_key_id = strdup(kid)))
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     if (rc == KV_OK && !s->token_uri)
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     s->auth = AUTH_SERVICE_ACCOUNT;
 out:
-    free_secret(pem);
+    kv_secret_free(pem);
     if (text)
         OPENSSL_cleanse(text, len);
     free(text);
@@ -1533,23 +1462,23 @@ out:
 
 static int load_credentials(gcs_store *s)
 {
-    const char *tok = env_nonempty("KVAULT_GCS_TOKEN"), *path, *mdhost;
+    const char *tok = kv_env_str("KVAULT_GCS_TOKEN"), *path, *mdhost;
     if (!tok)
-        tok = env_nonempty("GOOGLE_OAUTH_ACCESS_TOKEN");
+        tok = kv_env_str("GOOGLE_OAUTH_ACCESS_TOKEN");
     if (tok) {
         s->auth = AUTH_STATIC;
         s->static_token = strdup(tok);
-        return s->static_token ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+        return s->static_token ? KV_OK : kv_oom();
     }
-    path = env_nonempty("GOOGLE_APPLICATION_CREDENTIALS");
+    path = kv_env_str("GOOGLE_APPLICATION_CREDENTIALS");
     if (path)
         return load_service_account(s, path);
-    mdhost = env_nonempty("GCE_METADATA_HOST");
+    mdhost = kv_env_str("GCE_METADATA_HOST");
     s->auth = AUTH_METADATA;
     if (asprintf(&s->metadata_url, "http://%s/computeMetadata/v1/instance/service-accounts/"
                                    "default/token", mdhost ? mdhost : DEFAULT_METADATA_HOST) < 0) {
         s->metadata_url = NULL;
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     }
     return KV_OK;
 }
@@ -1557,7 +1486,7 @@ static int load_credentials(gcs_store *s)
 /* The API base URL and whether requests are authenticated. */
 static int load_endpoint(gcs_store *s)
 {
-    const char *emu = env_nonempty("STORAGE_EMULATOR_HOST"), *ep = env_nonempty("KVAULT_GCS_ENDPOINT");
+    const char *emu = kv_env_str("STORAGE_EMULATOR_HOST"), *ep = kv_env_str("KVAULT_GCS_ENDPOINT");
     size_t n;
     if (emu) {
         s->auth = AUTH_NONE;
@@ -1567,7 +1496,7 @@ static int load_endpoint(gcs_store *s)
         s->api = strdup(ep ? ep : DEFAULT_API);
     }
     if (!s->api)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     if (strncmp(s->api, "http://", 7) != 0 && strncmp(s->api, "https://", 8) != 0)
         return kv_seterr(KV_EINVAL, "GCS endpoint '%s' must start with http:// or https://",
                          s->api);
@@ -1617,13 +1546,13 @@ static void gcs_close(kv_store *st)
     free(s->bucket);
     free(s->root);
     free(s->api);
-    free_secret(s->static_token);
+    kv_secret_free(s->static_token);
     free(s->sa_email);
     free(s->sa_key_id);
     free(s->token_uri);
     EVP_PKEY_free(s->sa_key);
     free(s->metadata_url);
-    free_secret(s->token);
+    kv_secret_free(s->token);
     free(s);
 }
 
@@ -1648,12 +1577,12 @@ static int gcs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out
         return kv_seterr(KV_EINVAL, "gs://%s: not a valid bucket name", url->host);
     s = calloc(1, sizeof *s);
     if (!s)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     pthread_mutex_init(&s->lock, NULL);
     s->bucket = strdup(url->host);
     s->root = strdup(url->path);
     if (!s->bucket || !s->root) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
         goto out;
     }
     rc = load_endpoint(s);

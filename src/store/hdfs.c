@@ -30,15 +30,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "http/http.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
+#include "util/env.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/random.h"
 
 #define MIB (1024ull * 1024ull)
 /* dfs.namenode.fs-limits.min-block-size: the smallest block (= part) a
@@ -91,36 +92,6 @@ typedef struct hdfs_call {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
-static int env_int(const char *name, int fallback)
-{
-    const char *v = env_nonempty(name);
-    char *end;
-    long n;
-    if (!v)
-        return fallback;
-    n = strtol(v, &end, 10);
-    return *end || n <= 0 || n > 1000000 ? fallback : (int)n;
-}
-
-static int env_flag(const char *name, int fallback)
-{
-    const char *v = env_nonempty(name);
-    if (!v)
-        return fallback;
-    return !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0);
-}
-
-static int oom(void)
-{
-    return kv_seterr(KV_ENOMEM, "out of memory");
-}
-
 /* Cleanup after a failure may set the thread's message; the failure's own
  * message is the one to report. */
 typedef struct saved_err {
@@ -135,16 +106,6 @@ static void save_err(saved_err *e)
 static int restore_err(int rc, const saved_err *e)
 {
     return kv_errset_msg(rc, e->msg);
-}
-
-static int random_hex(char *out, size_t nbytes)
-{
-    unsigned char raw[16];
-    if (nbytes > sizeof raw || getrandom(raw, nbytes, 0) != (ssize_t)nbytes)
-        return kv_seterr(KV_ERR, "hdfs: cannot read random bytes for a temporary name");
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", raw[i]);
-    return KV_OK;
 }
 
 /* A key as an HDFS name: ':' -> %3A and '%' -> %25 (see the top). */
@@ -202,7 +163,7 @@ static int split_path(const char *path, char **dir, char **base)
     free(*dir);
     free(*base);
     *dir = *base = NULL;
-    return oom();
+    return kv_oom();
 }
 
 static int is_hidden_name(const char *name)
@@ -240,18 +201,11 @@ static int code_for(long http, const char *exception)
         return KV_EEXIST;
     if (strcmp(exception, "FileNotFoundException") == 0)
         return KV_ENOTFOUND;
-    switch (http) {
-    case 408: case 429: case 500: case 502: case 503: case 504:
-        return KV_ETRANSIENT;
-    case 401:
-        return KV_EAUTH;
-    case 404:
-        return KV_ENOTFOUND;
-    case 400:
-        return KV_EINVAL;
-    default:
+    /* unlike the object stores, WebHDFS answers 403 for any IOException (a
+     * denied permission has its own name, mapped above): kept KV_ERR, as 412 */
+    if (http == 403 || http == 412)
         return KV_ERR;
-    }
+    return kv_http_status_code(http);
 }
 
 /* Reads {"RemoteException":{"exception","message"}} or, for bodies that are
@@ -312,12 +266,12 @@ static int build_url(const hdfs_store *s, const hdfs_call *c, kv_buf *url)
     char *enc = kv_url_encode(*c->path ? c->path : "/", 1);
     int rc;
     if (!enc)
-        return oom();
+        return kv_oom();
     rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", s->origin, enc, c->op, s->auth,
                        c->query ? c->query : "",
                        s->httpfs && c->body ? "&data=true" : "");
     free(enc);
-    return rc ? oom() : KV_OK;
+    return rc ? kv_oom() : KV_OK;
 }
 
 /* The DataNode URL of a redirect, with KVAULT_HDFS_DATANODE_REWRITE applied
@@ -337,7 +291,7 @@ static int datanode_url(const hdfs_store *s, const char *path, const char *locat
                            auth + from_len);
     else
         rc = kv_buf_puts(out, location);
-    return rc ? oom() : KV_OK;
+    return rc ? kv_oom() : KV_OK;
 }
 
 static int send_once(hdfs_store *s, const char *method, const char *url, const void *body,
@@ -505,7 +459,7 @@ static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t f
         cap *= 2;
     data = calloc(1, cap);
     if (!data)
-        return oom();
+        return kv_oom();
     memcpy(data, md5s, used);
     raw[0] = 0, raw[1] = 0, raw[2] = BYTES_PER_CRC >> 8, raw[3] = BYTES_PER_CRC & 0xff;
     for (int i = 0; i < 8; i++)
@@ -575,7 +529,7 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
     nblocks = (uint32_t)((len + st.block_size - 1) / st.block_size);
     md5s = calloc(nblocks, sizeof *md5s);
     if (!md5s)
-        return oom();
+        return kv_oom();
     for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
         uint64_t off = i * st.block_size;
         size_t n = (size_t)(len - off < st.block_size ? len - off : st.block_size);
@@ -627,7 +581,7 @@ static int rename_once(hdfs_store *s, const char *from, const char *to, int *don
     int rc;
     if (!enc || asprintf(&query, "&destination=%s", enc) < 0) {
         free(enc);
-        return oom();
+        return kv_oom();
     }
     {
         hdfs_call c = {"PUT", from, "RENAME", query, NULL, 0, NULL, 0};
@@ -680,12 +634,12 @@ static int hdfs_put(kv_store *st, const char *key, const void *buf, size_t len,
     int rc;
     (void)digest;
     if (!path)
-        return oom();
+        return kv_oom();
     rc = split_path(path, &dir, &base);
     if (rc == KV_OK)
-        rc = random_hex(tag, 8);
+        rc = kv_random_hex(tag, 16);
     if (rc == KV_OK && !(tmp = temp_path(dir, base, TMP_MARK, tag)))
-        rc = oom();
+        rc = kv_oom();
     if (rc == KV_OK)
         rc = create_file(s, tmp, path, buf, len, 0);
     if (rc == KV_OK && s->verify)
@@ -714,7 +668,7 @@ static int hdfs_stat(kv_store *st, const char *key, kv_object_info *out)
     hdfs_status fs;
     int rc;
     if (!path)
-        return oom();
+        return kv_oom();
     rc = get_status(s, path, &fs);
     if (rc == KV_OK && fs.is_dir)
         rc = kv_seterr(KV_ENOTFOUND, "%s%s: is a directory, not an object", s->name, path);
@@ -742,7 +696,7 @@ static int hdfs_get(kv_store *st, const char *key, uint64_t off, size_t len, voi
     }
     path = key_path(s, key);
     if (!path)
-        return oom();
+        return kv_oom();
     snprintf(query, sizeof query, "&offset=%llu&length=%zu", (unsigned long long)off, len);
     {
         hdfs_call c = {"GET", path, "OPEN", query, NULL, 0, buf, len};
@@ -788,7 +742,7 @@ static int entries_add(entries *e, const hdfs_status *st)
         return KV_OK; /* a file listed as itself, or one of our temporaries */
     name = unescape_name(st->suffix);
     if (!name)
-        return oom();
+        return kv_oom();
     if (strncmp(name, e->want, strlen(e->want)) != 0) {
         free(name);
         return KV_OK;
@@ -798,7 +752,7 @@ static int entries_add(entries *e, const hdfs_status *st)
         entry *v = realloc(e->v, cap * sizeof *v);
         if (!v) {
             free(name);
-            return oom();
+            return kv_oom();
         }
         e->v = v;
         e->cap = cap;
@@ -809,7 +763,7 @@ static int entries_add(entries *e, const hdfs_status *st)
     if (!x->raw || asprintf(&x->sort, "%s%s", name, st->is_dir ? "/" : "") < 0) {
         free(x->raw);
         free(name);
-        return oom();
+        return kv_oom();
     }
     free(name);
     x->is_dir = st->is_dir;
@@ -864,7 +818,7 @@ static int list_page(hdfs_store *s, const char *dir, char **after, entries *e, l
     int rc;
     if ((*after && !enc) || (enc && asprintf(&query, "&startAfter=%s", enc) < 0)) {
         free(enc);
-        return oom();
+        return kv_oom();
     }
     {
         hdfs_call c = {"GET", dir, "LISTSTATUS_BATCH", query, NULL, 0, NULL, 0};
@@ -892,7 +846,7 @@ static int list_page(hdfs_store *s, const char *dir, char **after, entries *e, l
     if (rc == KV_OK && last) {
         free(*after);
         if (!(*after = strdup(last)))
-            rc = oom();
+            rc = kv_oom();
     }
 out:
     json_decref(root);
@@ -961,12 +915,12 @@ static int list_dir(hdfs_store *s, const char *dir, const char *key_dir, const c
     for (size_t i = 0; rc == KV_OK && i < e.n; i++) {
         char *key = NULL, *sub = NULL;
         if (asprintf(&key, "%s%s", key_dir, e.v[i].sort) < 0) {
-            rc = oom();
+            rc = kv_oom();
             break;
         }
         if (e.v[i].is_dir) {
             if (asprintf(&sub, "%s/%s", dir, e.v[i].raw) < 0)
-                rc = oom();
+                rc = kv_oom();
             else
                 rc = list_dir(s, sub, key, "", cb, payload);
         } else {
@@ -988,9 +942,9 @@ static int hdfs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payl
     kv_buf dir = KV_BUF_INIT;
     int rc;
     if (!key_dir)
-        return oom();
+        return kv_oom();
     if (kv_buf_puts(&dir, s->root) || kv_buf_puts(&dir, "/") || escape_key(key_dir, &dir))
-        rc = oom();
+        rc = kv_oom();
     else {
         while (dir.len > 1 && dir.data[dir.len - 1] == '/')
             dir.data[--dir.len] = '\0';
@@ -1007,7 +961,7 @@ static int hdfs_remove(kv_store *st, const char *key)
     char *path = key_path(s, key);
     int rc;
     if (!path)
-        return oom();
+        return kv_oom();
     rc = delete_path(s, path);
     free(path);
     return rc;
@@ -1040,18 +994,18 @@ static int hdfs_upload_begin(kv_store *st, const char *key, uint64_t total_size,
     kv_upload *up = calloc(1, sizeof *up);
     int rc;
     if (!up)
-        return oom();
+        return kv_oom();
     up->s = s;
     up->total = total_size;
     up->part_size = part_size;
     up->nparts = total_size ? (uint32_t)((total_size + part_size - 1) / part_size) : 1;
     up->path = key_path(s, key);
     up->md5s = calloc(up->nparts, sizeof *up->md5s);
-    rc = up->path && up->md5s ? KV_OK : oom();
+    rc = up->path && up->md5s ? KV_OK : kv_oom();
     if (rc == KV_OK)
         rc = split_path(up->path, &up->dir, &up->base);
     if (rc == KV_OK)
-        rc = random_hex(up->tag, 8);
+        rc = kv_random_hex(up->tag, 16);
     if (rc == KV_OK && part_size % BYTES_PER_CRC)
         rc = kv_seterr(KV_EINVAL, "%s%s: part size %llu is not a multiple of %d bytes, as HDFS "
                        "block sizes must be", s->name, up->path, (unsigned long long)part_size,
@@ -1077,7 +1031,7 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
                          up->path, n, up->nparts);
     path = part_path(up, n);
     if (!path)
-        return oom();
+        return kv_oom();
     rc = create_file(up->s, path, up->path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
         rc = block_md5(buf, len, up->md5s[n - 1]);
@@ -1105,11 +1059,11 @@ static int concat_parts(kv_upload *up, const char *first, uint32_t from, uint32_
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     kv_buf query = KV_BUF_INIT;
-    int rc = kv_buf_puts(&query, "&sources=") ? oom() : KV_OK;
+    int rc = kv_buf_puts(&query, "&sources=") ? kv_oom() : KV_OK;
     for (uint32_t n = from; rc == KV_OK && n <= to; n++) {
         char *p = part_path(up, n), *enc = p ? kv_url_encode(p, 1) : NULL;
         if (!enc || (n > from && kv_buf_puts(&query, ",")) || kv_buf_puts(&query, enc))
-            rc = oom();
+            rc = kv_oom();
         free(enc);
         free(p);
     }
@@ -1152,7 +1106,7 @@ static int hdfs_upload_complete(kv_upload *up)
 {
     char *first = part_path(up, 1);
     uint32_t merged = 1;
-    int rc = first ? parts_merged(up, first, &merged) : oom();
+    int rc = first ? parts_merged(up, first, &merged) : kv_oom();
     if (rc == KV_ENOTFOUND && completed_before(up)) {
         free(first);
         upload_free(up);
@@ -1196,7 +1150,7 @@ static void hdfs_upload_abort(kv_upload *up)
 static int native_requested(const hdfs_store *s)
 {
     void *lib;
-    if (!env_flag("KVAULT_HDFS_NATIVE", 0))
+    if (!kv_env_flag("KVAULT_HDFS_NATIVE", 0))
         return KV_OK;
     lib = dlopen("libhdfs3.so", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
@@ -1214,8 +1168,8 @@ static int native_requested(const hdfs_store *s)
 
 static int load_user(hdfs_store *s)
 {
-    const char *token = env_nonempty("KVAULT_HDFS_DELEGATION");
-    const char *user = env_nonempty("HADOOP_USER_NAME");
+    const char *token = kv_env_str("KVAULT_HDFS_DELEGATION");
+    const char *user = kv_env_str("HADOOP_USER_NAME");
     char pwbuf[1024], *enc;
     struct passwd pw, *found = NULL;
     int rc;
@@ -1227,15 +1181,15 @@ static int load_user(hdfs_store *s)
     }
     enc = kv_url_encode(token ? token : user, 0);
     if (!enc)
-        return oom();
-    rc = asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0 ? oom() : KV_OK;
+        return kv_oom();
+    rc = asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0 ? kv_oom() : KV_OK;
     free(enc);
     return rc;
 }
 
 static int load_rewrite(hdfs_store *s)
 {
-    const char *v = env_nonempty("KVAULT_HDFS_DATANODE_REWRITE");
+    const char *v = kv_env_str("KVAULT_HDFS_DATANODE_REWRITE");
     const char *eq = v ? strchr(v, '=') : NULL;
     if (!v)
         return KV_OK;
@@ -1244,7 +1198,7 @@ static int load_rewrite(hdfs_store *s)
                          "FROM_HOST:PORT=TO_HOST:PORT", v);
     s->dn_from = strndup(v, (size_t)(eq - v));
     s->dn_to = strdup(eq + 1);
-    return s->dn_from && s->dn_to ? KV_OK : oom();
+    return s->dn_from && s->dn_to ? KV_OK : kv_oom();
 }
 
 static void hdfs_close(kv_store *st)
@@ -1266,16 +1220,15 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
 {
     hdfs_store *s = calloc(1, sizeof *s);
     int port = url->port ? url->port : DEFAULT_PORT, rc;
-    kv_http_opts ho = {env_int("KVAULT_CONNECT_TIMEOUT", opts->connect_timeout_s),
-                       env_int("KVAULT_STALL_TIMEOUT", opts->stall_timeout_s)};
+    kv_http_opts ho = {opts->connect_timeout_s, opts->stall_timeout_s};
 
     *out = NULL;
     if (!s)
-        return oom();
+        return kv_oom();
     if (asprintf(&s->origin, "http://%s:%d", url->host, port) < 0 ||
         asprintf(&s->name, "hdfs://%s:%d", url->host, port) < 0 ||
         asprintf(&s->root, "%s%s", *url->path ? "/" : "", url->path) < 0) {
-        rc = oom();
+        rc = kv_oom();
         goto out;
     }
     rc = native_requested(s);
@@ -1285,8 +1238,8 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
         rc = load_rewrite(s);
     if (rc)
         goto out;
-    s->httpfs = env_flag("KVAULT_HDFS_HTTPFS", 0);
-    s->verify = env_flag("KVAULT_HDFS_CHECKSUM", 1);
+    s->httpfs = kv_env_flag("KVAULT_HDFS_HTTPFS", 0);
+    s->verify = kv_env_flag("KVAULT_HDFS_CHECKSUM", 1);
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

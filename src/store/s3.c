@@ -34,8 +34,6 @@
 #include "store/s3.h"
 
 #include <ctype.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +42,15 @@
 
 #include "http/http.h"
 #include "http/sign_aws.h"
+#include "util/base64.h"
 #include "util/buf.h"
+#include "util/crc32c.h"
+#include "util/env.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/secret.h"
+#include "util/time.h"
 #include "util/xml.h"
 
 #define MIB (1024ull * 1024ull)
@@ -99,31 +102,6 @@ typedef struct s3_call {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
-static int env_int(const char *name, int fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    long n;
-    if (!v || !*v)
-        return fallback;
-    n = strtol(v, &end, 10);
-    return *end || n <= 0 || n > 1000000 ? fallback : (int)n;
-}
-
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 /* The key in the bucket for a store key, "root/key", or key at the top. Also
  * the S3 prefix for a store prefix: "root/" + prefix, never "root" alone,
  * which would also match "rootX/...". */
@@ -139,37 +117,6 @@ static char *full_key(const s3_store *s, const char *key)
 static void object_name(const s3_store *s, const char *key, char *out, size_t n)
 {
     snprintf(out, n, "s3://%s/%s", s->bucket, key ? key : "");
-}
-
-static void base64(const unsigned char *in, size_t n, char *out)
-{
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-}
-
-static time_t parse_time(const char *text, const char *fmt)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!text || !strptime(text, fmt, &tm))
-        return 0;
-    return timegm(&tm);
-}
-
-static void copy_etag(const char *etag, char *out, size_t n)
-{
-    size_t len;
-    out[0] = '\0';
-    if (!etag)
-        return;
-    if (*etag == '"')
-        etag++;
-    len = strlen(etag);
-    if (len && etag[len - 1] == '"')
-        len--;
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, etag, len);
-    out[len] = '\0';
 }
 
 /* ---- XML ---------------------------------------------------------------- */
@@ -204,20 +151,7 @@ static int status_code_for(long http, const char *code)
         for (size_t j = 0; j < 8 && by_code[i].codes[j]; j++)
             if (strcmp(code, by_code[i].codes[j]) == 0)
                 return by_code[i].status;
-    switch (http) {
-    case 408: case 429: case 500: case 502: case 503: case 504:
-        return KV_ETRANSIENT;
-    case 401: case 403:
-        return KV_EAUTH;
-    case 404:
-        return KV_ENOTFOUND;
-    case 412:
-        return KV_EEXIST;
-    case 400:
-        return KV_EINVAL;
-    default:
-        return KV_ERR;
-    }
+    return kv_http_status_code(http);
 }
 
 /* What a person should check, for the errors that have a usual cause. */
@@ -380,13 +314,11 @@ static size_t digest_headers(const s3_store *s, const kv_digest *d, int whole_ob
 {
     size_t n = 0;
     if (d && d->has_md5) {
-        base64(d->md5, sizeof d->md5, md5);
+        kv_base64_encode(d->md5, sizeof d->md5, md5);
         hs[n++] = (kv_http_header){"Content-MD5", md5};
     }
     if (d && whole_object && s->send_crc32c) {
-        unsigned char be[4] = {(unsigned char)(d->crc32c >> 24), (unsigned char)(d->crc32c >> 16),
-                               (unsigned char)(d->crc32c >> 8), (unsigned char)d->crc32c};
-        base64(be, sizeof be, crc);
+        kv_crc32c_base64(d->crc32c, crc);
         hs[n++] = (kv_http_header){"x-amz-checksum-crc32c", crc};
     }
     return n;
@@ -402,7 +334,7 @@ static int s3_put(kv_store *st, const char *key, const void *buf, size_t len,
     char *k = full_key(s, key);
     int rc;
     if (!k)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     {
         s3_call c = {"PUT", k, NULL, 0, hs, digest_headers(s, digest, 1, md5, crc, hs), buf, len,
                      NULL, 0, digest && digest->has_md5};
@@ -411,20 +343,6 @@ static int s3_put(kv_store *st, const char *key, const void *buf, size_t len,
     kv_http_resp_free(&resp);
     free(k);
     return rc;
-}
-
-/* Checks that a 206 reply starts where it was asked to. */
-static int check_content_range(const s3_store *s, const char *key, const kv_http_resp *resp,
-                               uint64_t off)
-{
-    const char *cr = kv_http_resp_header(resp, "Content-Range");
-    unsigned long long start;
-    char what[1024];
-    if (cr && sscanf(cr, "bytes %llu-", &start) == 1 && start == off)
-        return KV_OK;
-    object_name(s, key, what, sizeof what);
-    return kv_seterr(KV_ECORRUPT, "%s: asked for bytes from %llu, the server sent range '%s'",
-                     what, (unsigned long long)off, cr ? cr : "(none)");
 }
 
 static int s3_stat(kv_store *st, const char *key, kv_object_info *out);
@@ -446,7 +364,7 @@ static int s3_get(kv_store *st, const char *key, uint64_t off, size_t len, void 
     }
     k = full_key(s, key);
     if (!k)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));
     hs[0] = (kv_http_header){"Range", range};
@@ -459,13 +377,13 @@ static int s3_get(kv_store *st, const char *key, uint64_t off, size_t len, void 
     if (resp.status == 416) /* off is at or past the end */
         goto out;
     rc = s3_check(s, k, &resp);
-    if (rc == KV_OK && resp.status == 206)
-        rc = check_content_range(s, k, &resp, off);
-    else if (rc == KV_OK && off != 0) {
+    if (rc == KV_OK && (resp.status == 206 || off != 0))
         object_name(s, k, what, sizeof what);
+    if (rc == KV_OK && resp.status == 206)
+        rc = kv_http_check_content_range(&resp, off, what);
+    else if (rc == KV_OK && off != 0)
         rc = kv_seterr(KV_ECORRUPT, "%s: the server ignored the range %s (HTTP %ld)", what,
                        range, resp.status);
-    }
     if (rc == KV_OK)
         *got = resp.received;
 out:
@@ -502,7 +420,7 @@ static int s3_stat(kv_store *st, const char *key, kv_object_info *out)
     char *k = full_key(s, key);
     int rc;
     if (!k)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     {
         s3_call c = {"HEAD", k, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         rc = s3_send(s, &c, &resp);
@@ -513,9 +431,8 @@ static int s3_stat(kv_store *st, const char *key, kv_object_info *out)
         memset(out, 0, sizeof *out);
         v = kv_http_resp_header(&resp, "Content-Length");
         out->size = v ? strtoull(v, NULL, 10) : 0;
-        out->mtime_unix = parse_time(kv_http_resp_header(&resp, "Last-Modified"),
-                                     "%a, %d %b %Y %H:%M:%S");
-        copy_etag(kv_http_resp_header(&resp, "ETag"), out->etag, sizeof out->etag);
+        out->mtime_unix = kv_time_parse_http(kv_http_resp_header(&resp, "Last-Modified"));
+        kv_http_etag_copy(kv_http_resp_header(&resp, "ETag"), out->etag, sizeof out->etag);
     }
     kv_http_resp_free(&resp);
     free(k);
@@ -529,7 +446,7 @@ static int s3_remove(kv_store *st, const char *key)
     char *k = full_key(s, key);
     int rc;
     if (!k)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     {
         s3_call c = {"DELETE", k, NULL, 0, NULL, 0, NULL, 0, NULL, 0};
         rc = s3_do(s, &c, &resp);
@@ -559,9 +476,9 @@ static int list_page(const s3_store *s, xmlNode *root, kv_list_cb cb, void *payl
         kv_xml_text(n, "Size", size, sizeof size);
         kv_xml_text(n, "LastModified", mtime, sizeof mtime);
         kv_xml_text(n, "ETag", etag, sizeof etag);
-        copy_etag(etag, info.etag, sizeof info.etag);
+        kv_http_etag_copy(etag, info.etag, sizeof info.etag);
         info.size = strtoull(size, NULL, 10);
-        info.mtime_unix = parse_time(mtime, "%Y-%m-%dT%H:%M:%S");
+        info.mtime_unix = kv_time_parse_rfc3339(mtime);
         if (strlen(key) >= skip)
             rc = cb(key + skip, &info, payload);
     }
@@ -581,7 +498,7 @@ static int s3_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payloa
     char *p = full_key(s, prefix), *token = NULL, *next;
     char max_keys[16];
     xmlDoc *doc = NULL;
-    int rc = p ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    int rc = p ? KV_OK : kv_oom();
 
     snprintf(max_keys, sizeof max_keys, "%d", s->max_keys);
     while (rc == KV_OK) {
@@ -631,7 +548,7 @@ static int upload_new(s3_store *s, const char *key, uint64_t total, uint64_t par
 {
     kv_upload *up = calloc(1, sizeof *up);
     if (!up)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     up->s = s;
     up->total = total;
     up->nparts = part_size ? (uint32_t)((total + part_size - 1) / part_size) : 0;
@@ -641,7 +558,7 @@ static int upload_new(s3_store *s, const char *key, uint64_t total, uint64_t par
     up->etags = calloc(up->nparts, sizeof *up->etags);
     if (!up->key || !up->etags) {
         upload_free(up);
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     }
     *out = up;
     return KV_OK;
@@ -714,7 +631,7 @@ static int s3_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void *b
     if (rc == KV_OK) {
         char *copy = strdup(etag);
         if (!copy)
-            rc = kv_seterr(KV_ENOMEM, "out of memory");
+            rc = kv_oom();
         else {
             free(up->etags[n - 1]);
             up->etags[n - 1] = copy;
@@ -838,7 +755,7 @@ int kv_s3_list_uploads(kv_store *st, const char *prefix, kv_s3_upload_cb cb, voi
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char *p = full_key(s, prefix), *key_marker = NULL, *id_marker = NULL;
     xmlDoc *doc = NULL;
-    int rc = p ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory"), more = 1;
+    int rc = p ? KV_OK : kv_oom(), more = 1;
 
     while (rc == KV_OK && more) {
         kv_http_header q[4] = {{"uploads", ""}, {"prefix", p}};
@@ -880,7 +797,7 @@ int kv_s3_list_parts(kv_store *st, const char *key, const char *upload_id, uint3
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     char *k = full_key(s, key), marker[16] = "", size[32];
     xmlDoc *doc = NULL;
-    int rc = k ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory"), more = 1;
+    int rc = k ? KV_OK : kv_oom(), more = 1;
 
     *parts = 0;
     *bytes = 0;
@@ -962,7 +879,7 @@ static char *ini_lookup(const char *text, const char *section, const char *key)
  * file is no error (*text stays NULL). */
 static int read_aws_file(const char *env_name, const char *file, char **text)
 {
-    const char *home = getenv("HOME"), *path = env_nonempty(env_name);
+    const char *home = getenv("HOME"), *path = kv_env_str(env_name);
     char *def = NULL;
     size_t len;
     int rc = KV_OK;
@@ -998,14 +915,14 @@ static char *profile_get(const s3_config *cfg, const char *key)
 
 static int load_credentials(s3_store *s, const s3_config *cfg)
 {
-    const char *ak = env_nonempty("AWS_ACCESS_KEY_ID"), *sk = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    const char *tok = env_nonempty("AWS_SESSION_TOKEN");
+    const char *ak = kv_env_str("AWS_ACCESS_KEY_ID"), *sk = kv_env_str("AWS_SECRET_ACCESS_KEY");
+    const char *tok = kv_env_str("AWS_SESSION_TOKEN");
     if (ak && sk) {
         s->creds.access_key = strdup(ak);
         s->creds.secret_key = strdup(sk);
         s->creds.session_token = tok ? strdup(tok) : NULL;
         if (!s->creds.access_key || !s->creds.secret_key || (tok && !s->creds.session_token))
-            return kv_seterr(KV_ENOMEM, "out of memory");
+            return kv_oom();
         return KV_OK;
     }
     s->creds.access_key = profile_get(cfg, "aws_access_key_id");
@@ -1022,20 +939,20 @@ static int load_credentials(s3_store *s, const s3_config *cfg)
 
 static int load_region(s3_store *s, const s3_config *cfg)
 {
-    const char *r = env_nonempty("AWS_REGION");
+    const char *r = kv_env_str("AWS_REGION");
     if (!r)
-        r = env_nonempty("AWS_DEFAULT_REGION");
+        r = kv_env_str("AWS_DEFAULT_REGION");
     s->region = r ? strdup(r) : profile_get(cfg, "region");
     if (!s->region)
         s->region = strdup("us-east-1");
-    return s->region ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
+    return s->region ? KV_OK : kv_oom();
 }
 
 /* Where requests go, from an endpoint URL ("http://127.0.0.1:8000") or AWS
  * itself, and the addressing style. */
 static int set_addressing(s3_store *s, const char *endpoint)
 {
-    const char *style = env_nonempty("KVAULT_S3_ADDRESSING");
+    const char *style = kv_env_str("KVAULT_S3_ADDRESSING");
     const char *auth, *slash;
     char *ep_host = NULL, *ep_path = NULL;
     int path_style = endpoint != NULL, rc = KV_OK, n;
@@ -1065,7 +982,7 @@ static int set_addressing(s3_store *s, const char *endpoint)
         ep_path = strdup("");
     }
     if (!ep_host || !ep_path) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
         goto out;
     }
     for (size_t len = strlen(ep_path); len && ep_path[len - 1] == '/'; len--)
@@ -1080,7 +997,7 @@ static int set_addressing(s3_store *s, const char *endpoint)
     if (n < 0 || !s->host || !s->base_path ||
         asprintf(&s->origin, "%s://%s", s->https ? "https" : "http", s->host) < 0) {
         s->origin = NULL;
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
     }
 out:
     free(ep_host);
@@ -1090,7 +1007,7 @@ out:
 
 static int load_sign_payload(s3_store *s)
 {
-    const char *v = env_nonempty("KVAULT_S3_SIGN_PAYLOAD");
+    const char *v = kv_env_str("KVAULT_S3_SIGN_PAYLOAD");
     if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
         return kv_seterr(KV_EINVAL, "KVAULT_S3_SIGN_PAYLOAD must be 0 or 1, not '%s'", v);
     s->sign_payload = v && strcmp(v, "1") == 0;
@@ -1100,11 +1017,11 @@ static int load_sign_payload(s3_store *s)
 static int load_settings(s3_store *s)
 {
     s3_config cfg = {NULL, NULL, NULL, ""};
-    const char *endpoint = env_nonempty("AWS_ENDPOINT_URL_S3"), *sum;
+    const char *endpoint = kv_env_str("AWS_ENDPOINT_URL_S3"), *sum;
     char *ep_profile = NULL;
     int rc;
 
-    cfg.profile = env_nonempty("AWS_PROFILE");
+    cfg.profile = kv_env_str("AWS_PROFILE");
     if (!cfg.profile)
         cfg.profile = "default";
     if (strcmp(cfg.profile, "default") == 0)
@@ -1121,18 +1038,18 @@ static int load_settings(s3_store *s)
     if (rc)
         goto out;
     if (!endpoint)
-        endpoint = env_nonempty("AWS_ENDPOINT_URL");
+        endpoint = kv_env_str("AWS_ENDPOINT_URL");
     if (!endpoint && cfg.config)
         endpoint = ep_profile = ini_lookup(cfg.config, cfg.config_section, "endpoint_url");
     rc = set_addressing(s, endpoint);
     if (rc == KV_OK)
         rc = load_sign_payload(s);
-    sum = env_nonempty("KVAULT_S3_CHECKSUM");
+    sum = kv_env_str("KVAULT_S3_CHECKSUM");
     s->send_crc32c = sum ? strcmp(sum, "crc32c") == 0 : endpoint == NULL;
-    s->max_keys = env_int("KVAULT_S3_MAX_KEYS", 0);
+    s->max_keys = kv_env_int("KVAULT_S3_MAX_KEYS", 0);
 out:
-    free_secret(cfg.credentials);
-    free_secret(cfg.config);
+    kv_secret_free(cfg.credentials);
+    kv_secret_free(cfg.config);
     free(ep_profile);
     return rc;
 }
@@ -1159,8 +1076,8 @@ static void s3_close(kv_store *st)
     free(s->bucket);
     free(s->root);
     free((char *)s->creds.access_key);
-    free_secret((char *)s->creds.secret_key);
-    free_secret((char *)s->creds.session_token);
+    kv_secret_free((char *)s->creds.secret_key);
+    kv_secret_free((char *)s->creds.session_token);
     free(s->region);
     free(s->origin);
     free(s->host);
@@ -1179,11 +1096,11 @@ static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
         return kv_seterr(KV_EINVAL, "s3://%s: not a valid bucket name", url->host);
     s = calloc(1, sizeof *s);
     if (!s)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     s->bucket = strdup(url->host);
     s->root = strdup(url->path);
     if (!s->bucket || !s->root) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
         goto out;
     }
     rc = load_settings(s);

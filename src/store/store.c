@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/env.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -42,28 +43,16 @@ const kv_store_ops *kv_store_backend(const char *scheme)
     return NULL;
 }
 
-/* A whole number of seconds from the environment, or fallback when the
- * variable is unset, empty or not a number in 1..1000000. */
-static int env_seconds(const char *name, int fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    long n;
-    if (!v || !*v)
-        return fallback;
-    n = strtol(v, &end, 10);
-    return *end || n <= 0 || n > 1000000 ? fallback : (int)n;
-}
-
-/* KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT override the caller's
- * timeouts for every backend (an operator's knob, and the tests'). */
+/* KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (whole seconds in
+ * 1..1000000; anything else is ignored) override the caller's timeouts for
+ * every backend (an operator's knob, and the tests'). */
 static void fill_defaults(const kv_store_opts *in, kv_store_opts *out)
 {
     memset(out, 0, sizeof *out);
     if (in)
         *out = *in;
-    out->connect_timeout_s = env_seconds("KVAULT_CONNECT_TIMEOUT", out->connect_timeout_s);
-    out->stall_timeout_s = env_seconds("KVAULT_STALL_TIMEOUT", out->stall_timeout_s);
+    out->connect_timeout_s = kv_env_int("KVAULT_CONNECT_TIMEOUT", out->connect_timeout_s);
+    out->stall_timeout_s = kv_env_int("KVAULT_STALL_TIMEOUT", out->stall_timeout_s);
     if (out->connect_timeout_s <= 0)
         out->connect_timeout_s = 10;
     if (out->stall_timeout_s <= 0)

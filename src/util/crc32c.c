@@ -3,8 +3,10 @@
 #include <isa-l/crc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kvault.h"
+#include "util/base64.h"
 
 #define CRC32C_POLY 0x82f63b78u /* reflected Castagnoli polynomial */
 
@@ -88,4 +90,21 @@ int kv_crc32c_parse(const char *hex, uint32_t *out)
         return KV_EINVAL;
     *out = v;
     return KV_OK;
+}
+
+void kv_crc32c_base64(uint32_t crc, char out[9])
+{
+    unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                           (unsigned char)(crc >> 8), (unsigned char)crc};
+    kv_base64_encode(be, sizeof be, out);
+}
+
+int kv_crc32c_from_base64(const char *b64, uint32_t *out)
+{
+    unsigned char raw[6];
+    size_t n;
+    if (!b64 || strlen(b64) != 8 || kv_base64_decode(b64, 8, raw, &n) != 0 || n != 4)
+        return 0;
+    *out = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+    return 1;
 }

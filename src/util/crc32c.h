@@ -16,4 +16,10 @@ uint32_t kv_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 void kv_crc32c_hex(uint32_t crc, char out[9]);
 int kv_crc32c_parse(const char *hex, uint32_t *out);
 
+/* The base64 of the CRC's 4 big-endian bytes (8 characters + NUL), as S3's
+ * x-amz-checksum-crc32c and Google's crc32c carry it; and back: 1 when b64
+ * is such a value, else 0 (no message). */
+void kv_crc32c_base64(uint32_t crc, char out[9]);
+int kv_crc32c_from_base64(const char *b64, uint32_t *out);
+
 #endif

@@ -90,3 +90,8 @@ const char *kv_strcode(int code)
     default: return "error";
     }
 }
+
+int kv_oom(void)
+{
+    return kv_seterr(KV_ENOMEM, "out of memory");
+}

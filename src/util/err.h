@@ -13,6 +13,10 @@ int kv_seterr(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int kv_seterr_errno(int code, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* kv_seterr(KV_ENOMEM, "out of memory"): the message for a failed
+ * allocation that has nothing more useful to say. */
+int kv_oom(void);
+
 const char *kv_errmsg(void);
 void kv_errclear(void);
 

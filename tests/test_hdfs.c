@@ -495,6 +495,37 @@ static void standby_is_transient(void)
     kv_store_close(st);
 }
 
+/* A secure cluster: the NameNode demands SPNEGO. Without Kerberos turned on,
+ * and with it on but no ticket (there is no KDC here), the error says what
+ * to do; the ticket exchange itself is not testable without a KDC. */
+static void kerberos_required_is_clear(void)
+{
+    kv_store *st = NULL;
+    kv_object_info info;
+    char ccache[64];
+    clean_env();
+    snprintf(ccache, sizeof ccache, "FILE:/nonexistent/kvault-test-%d", (int)getpid());
+    setenv("KRB5CCNAME", ccache, 1);
+    CHECK(control("kerberos=1", NULL) == 0);
+    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK(kv_store_stat(st, "krb/obj", &info) == KV_EAUTH);
+    fprintf(stderr, "  kerberos off: %s\n", kv_errmsg());
+    CHECK(strstr(kv_errmsg(), "(HTTP 401)") && strstr(kv_errmsg(), "KVAULT_HDFS_KERBEROS=1"));
+    kv_store_close(st);
+    st = NULL;
+
+    setenv("KVAULT_HDFS_KERBEROS", "1", 1);
+    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK(kv_store_stat(st, "krb/obj", &info) == KV_EAUTH);
+    fprintf(stderr, "  kerberos on, no ticket: %s\n", kv_errmsg());
+    CHECK(strstr(kv_errmsg(), "(HTTP 401)") && strstr(kv_errmsg(), "kinit"));
+    kv_store_close(st);
+    st = NULL;
+    CHECK(control("kerberos=0", NULL) == 0);
+    unsetenv("KVAULT_HDFS_KERBEROS");
+    unsetenv("KRB5CCNAME");
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
@@ -508,6 +539,7 @@ int main(int argc, char **argv)
         {"native_library_missing", native_library_missing},
         {"key_over_directory_refused", key_over_directory_refused},
         {"standby_is_transient", standby_is_transient},
+        {"kerberos_required_is_clear", kerberos_required_is_clear},
         {NULL, NULL},
     };
     char cmd[128];

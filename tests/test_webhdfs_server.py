@@ -227,6 +227,18 @@ class WebHdfs(ServerTest):
         st, js = self.c.json("GET", "/drop", "GETFILESTATUS")
         self.assertEqual(js["FileStatus"]["length"], 1000)
 
+    def test_kerberos_mode_demands_spnego(self):
+        self.c.request("GET", None, url="/_control?kerberos=1")
+        try:
+            st, h, _ = self.c.request("GET", "/", "GETFILESTATUS")
+            self.assertEqual(st, 401)
+            self.assertEqual(h["www-authenticate"], "Negotiate")
+            st, _, _ = self.c.request("GET", "/", "GETFILESTATUS",
+                                      headers={"Authorization": "Negotiate abc"})
+            self.assertEqual(st, 200)
+        finally:
+            self.c.request("GET", None, url="/_control?kerberos=0")
+
     def test_rename(self):
         self.c.create("/r/a", b"1")
         self.c.create("/r/b", b"2")

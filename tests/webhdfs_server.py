@@ -37,7 +37,10 @@ the next (K) data uploads lose their connection after N body bytes; fail_op=OP&e
 [&status=NNN][&times=K] makes the next K NameNode requests for OP fail with
 that RemoteException; flip_checksum=1 corrupts the next GETFILECHECKSUM
 reply; liststatus_batch=0|1 turns LISTSTATUS_BATCH off (400 as Hadoop
-before 2.8) or on.
+before 2.8) or on; kerberos=1 makes the NameNode answer as a secure
+cluster's AuthenticationFilter does to a request without SPNEGO credentials:
+401 with "WWW-Authenticate: Negotiate" (the ticket exchange itself needs a
+KDC, which this server does not have).
 """
 
 import argparse
@@ -230,6 +233,7 @@ class Namespace:
         self.drop_times = 0
         self.faults = {}
         self.flip_checksum = False
+        self.kerberos = False
         self.no_batch = args.no_liststatus_batch
         self.stats = {"concat": 0, "create": 0, "dropped": 0}
 
@@ -600,6 +604,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if path is None:
                 return self.control(u)
             op = q.get("op", "").upper()
+            if self.role == "namenode" and self.ns.kerberos and \
+                    not self.headers.get("Authorization", "").startswith("Negotiate "):
+                self.discard_body_if_unread()
+                return self.send(401, b"Authentication required", "text/plain",
+                                 [("WWW-Authenticate", "Negotiate")])
             user = self.user(q)
             if self.role == "namenode":
                 self.maybe_fault(op)
@@ -628,6 +637,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.ns.drop_times = int(q.get("drop_times", 1))
             if "flip_checksum" in q:
                 self.ns.flip_checksum = q["flip_checksum"] == "1"
+            if "kerberos" in q:
+                self.ns.kerberos = q["kerberos"] == "1"
             if "liststatus_batch" in q:
                 self.ns.no_batch = q["liststatus_batch"] == "0"
             if "fail_op" in q:

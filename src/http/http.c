@@ -71,6 +71,9 @@ int kv_http_new(const kv_http_opts *opts, kv_http **out)
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return kv_seterr(KV_ERR, "cannot initialise libcurl: %s", curl_easy_strerror(global_rc));
+    if (opts && opts->negotiate && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SPNEGO))
+        return kv_seterr(KV_EUNSUPPORTED, "Kerberos (SPNEGO) was asked for, but this libcurl "
+                         "(%s) was built without GSS-API", curl_version());
     h = calloc(1, sizeof *h);
     if (!h)
         return kv_seterr(KV_ENOMEM, "out of memory");
@@ -344,6 +347,11 @@ static void set_options(kv_http *h, CURL *c, xfer *x, struct curl_slist *headers
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.stall_timeout_s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+    if (h->opts.negotiate) {
+        /* the name and password are unused: GSS-API takes the ticket cache */
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+        curl_easy_setopt(c, CURLOPT_USERPWD, ":");
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);

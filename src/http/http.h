@@ -27,6 +27,8 @@ typedef struct kv_http kv_http;
 typedef struct kv_http_opts {
     int connect_timeout_s;   /* 0 = 10 */
     int stall_timeout_s;     /* fail when no byte moves this long; 0 = 60 */
+    int negotiate;           /* SPNEGO (Kerberos) through libcurl's GSS-API,
+                                with the ticket from the user's cache (kinit) */
 } kv_http_opts;
 
 typedef struct kv_http_header {

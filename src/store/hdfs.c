@@ -62,6 +62,7 @@ typedef struct hdfs_store {
     char *auth;           /* "user.name=..." or "delegation=...", encoded */
     char *dn_from, *dn_to; /* KVAULT_HDFS_DATANODE_REWRITE */
     int httpfs;           /* KVAULT_HDFS_HTTPFS: data=true, one request */
+    int kerberos;         /* SPNEGO through libcurl (KVAULT_HDFS_KERBEROS) */
     int verify;           /* KVAULT_HDFS_CHECKSUM (default on) */
     atomic_int no_batch;  /* the server has no LISTSTATUS_BATCH */
 } hdfs_store;
@@ -244,12 +245,25 @@ static void remote_exception(const kv_buf *body, char *exc, size_t nexc, char *m
 }
 
 /* "hdfs://nn:port/path: Exception: message (HTTP nnn)" for an error reply. */
+/* A secure cluster's answer to a request without valid SPNEGO credentials. */
+static const char *kerberos_hint(const hdfs_store *s, const kv_http_resp *resp)
+{
+    const char *www = kv_http_resp_header(resp, "WWW-Authenticate");
+    if (resp->status != 401 || !www || strncasecmp(www, "Negotiate", 9) != 0)
+        return "";
+    return s->kerberos ? "; the cluster did not accept kvault's Kerberos credentials: "
+                         "check `klist` (run kinit for a ticket, or set KRB5CCNAME)"
+                       : "; the cluster requires Kerberos: run kinit and set "
+                         "KVAULT_HDFS_KERBEROS=1";
+}
+
 static int hdfs_fail(const hdfs_store *s, const char *path, const kv_http_resp *resp)
 {
     char exc[128], msg[768];
     remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
-    return kv_seterr(code_for(resp->status, exc), "%s%s: %s%s%s (HTTP %ld)", s->name, path,
-                     *exc ? exc : "HTTP error", *msg ? ": " : "", msg, resp->status);
+    return kv_seterr(code_for(resp->status, exc), "%s%s: %s%s%s (HTTP %ld)%s", s->name, path,
+                     *exc ? exc : "HTTP error", *msg ? ": " : "", msg, resp->status,
+                     kerberos_hint(s, resp));
 }
 
 static int hdfs_check(const hdfs_store *s, const char *path, const kv_http_resp *resp)
@@ -1216,6 +1230,13 @@ static void hdfs_close(kv_store *st)
     free(s);
 }
 
+/* Hadoop's own switch, as a shell that sources hadoop-env.sh may carry it. */
+static int kerberos_configured(void)
+{
+    const char *v = kv_env_str("HADOOP_SECURITY_AUTHENTICATION");
+    return v && strcasecmp(v, "kerberos") == 0;
+}
+
 static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     hdfs_store *s = calloc(1, sizeof *s);
@@ -1239,6 +1260,8 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
     if (rc)
         goto out;
     s->httpfs = kv_env_flag("KVAULT_HDFS_HTTPFS", 0);
+    s->kerberos = kv_env_flag("KVAULT_HDFS_KERBEROS", 0) || kerberos_configured();
+    ho.negotiate = s->kerberos;
     s->verify = kv_env_flag("KVAULT_HDFS_CHECKSUM", 1);
     rc = kv_http_new(&ho, &s->http);
     if (rc)

@@ -190,48 +190,42 @@ static void missing_key_messages(void)
     CHECK_OK(kv_store_remove(st, "no/such/key"));
 }
 
-static void bad_digest_is_corrupt(void)
-{
-    kv_digest d = {0, 1, {0}}; /* an MD5 of all zeros matches nothing */
-    int rc = kv_store_put(st, "digest/x", "payload", 7, &d);
-    fprintf(stderr, "  put: %s\n", kvault_errmsg());
-    CHECK(rc == KV_ECORRUPT);
-    CHECK(strstr(kvault_errmsg(), "BadDigest"));
-}
-
-/* Content-MD5 proves the body whether its SHA-256 is signed (=1) or the
- * request says UNSIGNED-PAYLOAD (the default over http): a right digest is
- * accepted and a wrong one refused either way. */
-static void payload_signing_choices(void)
+/* The signed x-amz-content-sha256 is what proves a body: the caller's
+ * SHA-256 (kv_digest.sha256) is signed as given, so a wrong one must be
+ * refused for PutObject and UploadPart alike; a digest without a SHA-256
+ * (the manifest's: CRC32C only) has the body hashed by the backend. */
+static void payload_sha256_is_checked(void)
 {
     static const char body[] = "payload signing";
-    const char *modes[] = {"0", "1"};
-    kv_digest good = {0, 1, {0}}, bad = {0, 1, {0}};
+    kv_digest good = {0}, bad = {0}, crc_only = {0};
     unsigned int md_len = 0;
     char back[sizeof body];
     size_t got;
-    CHECK(EVP_Digest(body, sizeof body, good.md5, &md_len, EVP_md5(), NULL) == 1);
-    for (size_t i = 0; i < 2; i++) {
-        kv_store *o = NULL;
-        set_env("KVAULT_S3_SIGN_PAYLOAD", modes[i]);
-        CHECK_OK(open_store("", 0, &o));
-        restore_env();
-        CHECK_OK(kv_store_put(o, "signing/x", body, sizeof body, &good));
-        CHECK_OK(kv_store_get(o, "signing/x", 0, sizeof back, back, &got));
-        CHECK(got == sizeof body && memcmp(back, body, got) == 0);
-        CHECK(kv_store_put(o, "signing/x", body, sizeof body, &bad) == KV_ECORRUPT);
-        CHECK(strstr(kvault_errmsg(), "BadDigest"));
-        CHECK_OK(kv_store_remove(o, "signing/x"));
-        kv_store_close(o);
-    }
-    {
-        kv_store *o = NULL;
-        set_env("KVAULT_S3_SIGN_PAYLOAD", "yes");
-        CHECK(open_store("", 0, &o) == KV_EINVAL);
-        restore_env();
-        CHECK(strstr(kvault_errmsg(), "KVAULT_S3_SIGN_PAYLOAD"));
-        kv_store_close(o);
-    }
+    kv_upload *up;
+    int rc;
+
+    CHECK(EVP_Digest(body, sizeof body, good.sha256, &md_len, EVP_sha256(), NULL) == 1);
+    good.has_sha256 = bad.has_sha256 = 1;
+    bad.sha256[0] = (unsigned char)(good.sha256[0] ^ 1);
+    CHECK_OK(kv_store_put(st, "signing/x", body, sizeof body, &good));
+    CHECK_OK(kv_store_get(st, "signing/x", 0, sizeof back, back, &got));
+    CHECK(got == sizeof body && memcmp(back, body, got) == 0);
+    CHECK_OK(kv_store_put(st, "signing/x", body, sizeof body, &crc_only));
+
+    rc = kv_store_put(st, "signing/x", body, sizeof body, &bad);
+    fprintf(stderr, "  put: %s\n", kvault_errmsg());
+    CHECK(rc == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), "XAmzContentSHA256Mismatch"));
+
+    CHECK_OK(kv_store_upload_begin(st, "signing/mp", sizeof body, sizeof body, &up));
+    rc = kv_store_upload_part(st, up, 1, 0, body, sizeof body, &bad);
+    fprintf(stderr, "  part: %s\n", kvault_errmsg());
+    CHECK(rc == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), "XAmzContentSHA256Mismatch"));
+    CHECK_OK(kv_store_upload_part(st, up, 1, 0, body, sizeof body, &good));
+    CHECK_OK(kv_store_upload_complete(st, up));
+    CHECK_OK(kv_store_remove(st, "signing/mp"));
+    CHECK_OK(kv_store_remove(st, "signing/x"));
 }
 
 static void no_credentials_is_auth(void)
@@ -400,8 +394,7 @@ int main(int argc, char **argv)
         {"wrong_access_key_is_auth", wrong_access_key_is_auth},
         {"missing_bucket_is_not_found", missing_bucket_is_not_found},
         {"missing_key_messages", missing_key_messages},
-        {"bad_digest_is_corrupt", bad_digest_is_corrupt},
-        {"payload_signing_choices", payload_signing_choices},
+        {"payload_sha256_is_checked", payload_sha256_is_checked},
         {"no_credentials_is_auth", no_credentials_is_auth},
         {"settings_from_profile_files", settings_from_profile_files},
         {"list_pages", list_pages},

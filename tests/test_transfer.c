@@ -242,16 +242,23 @@ struct kv_upload {
     fake *f;
 };
 
+/* Each digest present exactly when the store's caps ask for it, and right. */
 static void check_digest(fake *f, const void *buf, size_t len, const kv_digest *d)
 {
-    unsigned char md5[16];
+    unsigned caps = f->base.ops->caps;
+    unsigned char md5[16], sha256[32];
     pthread_mutex_lock(&f->lock);
     if (!d) {
         f->no_digests++;
     } else {
         EVP_Digest(buf, len, md5, NULL, EVP_md5(), NULL);
+        EVP_Digest(buf, len, sha256, NULL, EVP_sha256(), NULL);
         f->digests++;
-        if (!d->has_md5 || memcmp(md5, d->md5, 16) || d->crc32c != kv_crc32c(0, buf, len))
+        if (d->crc32c != kv_crc32c(0, buf, len) ||
+            d->has_md5 != !!(caps & KV_CAP_DIGEST_MD5) ||
+            (d->has_md5 && memcmp(md5, d->md5, sizeof md5)) ||
+            d->has_sha256 != !!(caps & KV_CAP_DIGEST_SHA256) ||
+            (d->has_sha256 && memcmp(sha256, d->sha256, sizeof sha256)))
             f->bad_digests++;
     }
     pthread_mutex_unlock(&f->lock);
@@ -315,21 +322,21 @@ static void fake_abort(kv_upload *up)
     free(up);
 }
 
-static const kv_store_ops fake_digest_ops = {
-    .scheme = "fake",
-    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST,
-    .min_part = MIB, .max_part = 64 * MIB, .max_parts = 1000,
-    .put = fake_put, .upload_begin = fake_begin, .upload_part = fake_part,
-    .upload_complete = fake_complete, .upload_abort = fake_abort,
+#define FAKE_OPS(caps_)                                                                    \
+    {                                                                                      \
+        .scheme = "fake", .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | (caps_),           \
+        .min_part = MIB, .max_part = 64 * MIB, .max_parts = 1000, .put = fake_put,         \
+        .upload_begin = fake_begin, .upload_part = fake_part,                              \
+        .upload_complete = fake_complete, .upload_abort = fake_abort,                      \
+    }
+
+static const kv_store_ops fake_digest_ops[] = {
+    FAKE_OPS(KV_CAP_DIGEST_MD5),
+    FAKE_OPS(KV_CAP_DIGEST_SHA256),
+    FAKE_OPS(KV_CAP_DIGEST_MD5 | KV_CAP_DIGEST_SHA256),
 };
 
-static const kv_store_ops fake_plain_ops = {
-    .scheme = "fake",
-    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,
-    .min_part = MIB, .max_part = 64 * MIB, .max_parts = 1000,
-    .put = fake_put, .upload_begin = fake_begin, .upload_part = fake_part,
-    .upload_complete = fake_complete, .upload_abort = fake_abort,
-};
+static const kv_store_ops fake_plain_ops = FAKE_OPS(0);
 
 static void fake_init(fake *f, const kv_store_ops *ops, int retries)
 {
@@ -350,10 +357,12 @@ static void digests_only_when_the_store_checks(void)
     make_file(it[0].local_path, it[0].size, 11);
     make_file(it[1].local_path, it[1].size, 12);
 
-    fake_init(&f, &fake_digest_ops, 1);
-    CHECK_OK(kv_xfer_upload(&f.base, it, 2, &o));
-    CHECK(f.begins == 1 && f.parts == 6 && f.completes == 1 && f.aborts == 0 && f.puts == 1);
-    CHECK(f.digests == 7 && f.bad_digests == 0 && f.no_digests == 0);
+    for (size_t i = 0; i < sizeof fake_digest_ops / sizeof fake_digest_ops[0]; i++) {
+        fake_init(&f, &fake_digest_ops[i], 1);
+        CHECK_OK(kv_xfer_upload(&f.base, it, 2, &o));
+        CHECK(f.begins == 1 && f.parts == 6 && f.completes == 1 && f.aborts == 0 && f.puts == 1);
+        CHECK(f.digests == 7 && f.bad_digests == 0 && f.no_digests == 0);
+    }
 
     fake_init(&f, &fake_plain_ops, 1);
     CHECK_OK(kv_xfer_upload(&f.base, it, 2, &o));

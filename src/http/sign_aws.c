@@ -26,6 +26,15 @@ void kv_sha256_hex(const void *data, size_t len, char out[65])
     hex_encode(md, sizeof md, out);
 }
 
+void kv_aws_payload_hash(const void *body, size_t len, const unsigned char *sha256,
+                         char out[65])
+{
+    if (sha256)
+        hex_encode(sha256, SHA256_DIGEST_LENGTH, out);
+    else
+        kv_sha256_hex(body ? body : "", len, out);
+}
+
 static void hmac_sha256(const void *key, size_t keylen, const char *msg, unsigned char out[32])
 {
     unsigned int outlen = 32;

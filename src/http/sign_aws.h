@@ -62,6 +62,12 @@ int kv_sigv4_authorization(const kv_sigv4_req *r, const kv_aws_creds *creds, kv_
 /* Lowercase hex SHA-256 of data. */
 void kv_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* The x-amz-content-sha256 of a body: the hex of sha256 when the caller has
+ * it (computed while the data was in memory), else of a SHA-256 pass over
+ * body here. */
+void kv_aws_payload_hash(const void *body, size_t len, const unsigned char *sha256,
+                         char out[65]);
+
 /* "YYYYMMDDTHHMMSSZ" for t in UTC. */
 void kv_aws_amz_date(time_t t, char out[17]);
 

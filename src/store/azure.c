@@ -859,7 +859,7 @@ out:
 
 const kv_store_ops kv_azure_ops = {
     .scheme = "az",
-    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST,
+    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST_MD5,
     .min_part = AZ_MIN_BLOCK,
     .max_part = AZ_MAX_BLOCK,
     .max_parts = AZ_MAX_BLOCKS,

@@ -20,8 +20,9 @@
  * Uploads. put sends objects up to KVAULT_GCS_RESUMABLE_THRESHOLD (8 MiB) as
  * one multipart/related request; larger ones as a resumable upload in chunks
  * of KVAULT_GCS_CHUNK_SIZE (8 MiB; rounded to a multiple of 256 KiB). Both
- * carry the object's crc32c (and md5Hash when the caller computed it) in the
- * metadata, so GCS rejects damaged bytes. A resumable upload that fails
+ * carry the object's crc32c in the metadata, so GCS rejects damaged bytes
+ * (no md5Hash: GCS checks the crc32c, and an MD5 pass would cost more CPU
+ * than the rest of an upload). A resumable upload that fails
  * part way (dropped connection, 5xx) keeps its session URI; when the
  * retrying wrapper calls again with the same key, length and CRC, the
  * backend asks the session what it holds (PUT, Content-Range: bytes
@@ -163,13 +164,12 @@ typedef struct gcs_call {
     size_t dst_cap;
 } gcs_call;
 
-/* An object to store: its name in the bucket, bytes and digests. */
+/* An object to store: its name in the bucket, bytes and CRC32C. */
 typedef struct gcs_src {
     const char *name;
     const unsigned char *buf;
     size_t len;
     uint32_t crc;
-    const kv_digest *digest;         /* for md5; may be NULL */
     int if_absent;                   /* ifGenerationMatch=0 */
 } gcs_src;
 
@@ -575,19 +575,15 @@ static int check_written(const gcs_store *s, const gcs_src *src, const gcs_obj *
                      (unsigned long long)o->size, o->has_crc ? o->crc : 0, src->len, src->crc);
 }
 
-/* The metadata JSON of an upload: name, crc32c, md5Hash. */
+/* The metadata JSON of an upload: name, content type, crc32c. */
 static char *upload_metadata(const gcs_src *src)
 {
-    char crc[16], md5[32];
+    char crc[16];
     json_t *m;
     char *text;
     kv_crc32c_base64(src->crc, crc);
     m = json_pack("{s:s, s:s, s:s}", "name", src->name, "contentType",
                   "application/octet-stream", "crc32c", crc);
-    if (m && src->digest && src->digest->has_md5) {
-        kv_base64_encode(src->digest->md5, 16, md5);
-        json_object_set_new(m, "md5Hash", json_string(md5));
-    }
     text = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
     return text;
@@ -833,7 +829,7 @@ static int gcs_put(kv_store *st, const char *key, const void *buf, size_t len,
     if (!k)
         return kv_oom();
     {
-        gcs_src src = {k, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), digest, 0};
+        gcs_src src = {k, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), 0};
         if (len <= s->threshold) {
             rc = upload_single(s, &src, &obj);
         } else {
@@ -1207,8 +1203,7 @@ static int gcs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void *
         return kv_oom();
     p->attempted = 1;
     {
-        gcs_src src = {name, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), digest,
-                       1};
+        gcs_src src = {name, buf, len, digest ? digest->crc32c : kv_crc32c(0, buf, len), 1};
         if (p->session && (p->len != len || p->crc != src.crc)) {
             free(p->session); /* other bytes than the session was for */
             p->session = NULL;
@@ -1606,7 +1601,7 @@ out:
 
 const kv_store_ops kv_gcs_ops = {
     .scheme = "gs",
-    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST,
+    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,
     .min_part = GCS_CHUNK_UNIT,
     .max_part = GCS_MAX_PART,
     .max_parts = GCS_MAX_PARTS,

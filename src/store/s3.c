@@ -13,14 +13,13 @@
  * for bucket names with dots, which TLS certificates cannot cover.
  * KVAULT_S3_ADDRESSING=path|virtual overrides the choice.
  *
- * Integrity: every PutObject and UploadPart carries Content-MD5 when the
- * caller computed it (S3 and RGW reject a mismatch with BadDigest). Such a
- * body is signed as UNSIGNED-PAYLOAD: Content-MD5 already proves the bytes
- * on the wire, and hashing them again with SHA-256 would cost a second full
- * pass (over a quarter of an upload's CPU, with SHA-NI). Bodies without
- * Content-MD5 (small XML documents) have their SHA-256 signed over http;
- * over https TLS protects them. KVAULT_S3_SIGN_PAYLOAD=1 signs the SHA-256
- * of every body over http as well, for servers or proxies that insist.
+ * Integrity: every request signs its body's SHA-256 (x-amz-content-sha256),
+ * over http and https; S3 and RGW recompute it and reject a mismatch with
+ * XAmzContentSHA256Mismatch. For PutObject and UploadPart the caller computes
+ * that SHA-256 while the data is in memory (KV_CAP_DIGEST_SHA256), so it is
+ * the only pass over the bytes besides CRC32C; no Content-MD5, which would
+ * be a second, slower one. Other bodies (XML documents, manifests, empty
+ * GETs) are hashed here.
  * x-amz-checksum-crc32c is sent on PutObject only when talking to AWS itself
  * (no endpoint set) or with KVAULT_S3_CHECKSUM=crc32c: RGW 16 ignores it, so
  * it would only cost CPU there. Parts do not carry it: AWS then requires the
@@ -42,7 +41,6 @@
 
 #include "http/http.h"
 #include "http/sign_aws.h"
-#include "util/base64.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/env.h"
@@ -70,7 +68,6 @@ typedef struct s3_store {
     char *host;           /* the Host header: origin without the scheme */
     char *base_path;      /* raw path before the key: "" or "/bucket" */
     int https;
-    int sign_payload;     /* KVAULT_S3_SIGN_PAYLOAD=1: hash bodies despite Content-MD5 */
     int send_crc32c;
     int max_keys;         /* 0 = the server's default page size */
 } s3_store;
@@ -97,7 +94,7 @@ typedef struct s3_call {
     size_t body_len;
     void *dst;                       /* fixed buffer for a 2xx body */
     size_t dst_cap;
-    int md5_sent;                    /* headers carry the body's Content-MD5 */
+    const unsigned char *sha256;     /* the body's, from the caller; NULL = hash it */
 } s3_call;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -247,10 +244,7 @@ static int s3_send(s3_store *s, const s3_call *c, kv_http_resp *resp)
     if (rc)
         goto out;
     kv_aws_amz_date(time(NULL), date);
-    if (s->https || (c->md5_sent && !s->sign_payload))
-        snprintf(payload, sizeof payload, "%s", KV_UNSIGNED_PAYLOAD);
-    else
-        kv_sha256_hex(c->body ? c->body : "", c->body_len, payload);
+    kv_aws_payload_hash(c->body, c->body_len, c->sha256, payload);
     hs[n++] = (kv_http_header){"Host", s->host};
     hs[n++] = (kv_http_header){"x-amz-date", date};
     hs[n++] = (kv_http_header){"x-amz-content-sha256", payload};
@@ -308,15 +302,11 @@ static int parse_reply(const s3_store *s, const char *key, const kv_http_resp *r
 
 /* ---- objects ------------------------------------------------------------ */
 
-/* Content-MD5 and, where wanted, x-amz-checksum-crc32c headers for a body. */
+/* The x-amz-checksum-crc32c header for a whole object, where wanted. */
 static size_t digest_headers(const s3_store *s, const kv_digest *d, int whole_object,
-                             char md5[32], char crc[16], kv_http_header *hs)
+                             char crc[16], kv_http_header *hs)
 {
     size_t n = 0;
-    if (d && d->has_md5) {
-        kv_base64_encode(d->md5, sizeof d->md5, md5);
-        hs[n++] = (kv_http_header){"Content-MD5", md5};
-    }
     if (d && whole_object && s->send_crc32c) {
         kv_crc32c_base64(d->crc32c, crc);
         hs[n++] = (kv_http_header){"x-amz-checksum-crc32c", crc};
@@ -324,20 +314,26 @@ static size_t digest_headers(const s3_store *s, const kv_digest *d, int whole_ob
     return n;
 }
 
+/* The body's SHA-256 when the caller computed it, for x-amz-content-sha256. */
+static const unsigned char *payload_sha256(const kv_digest *d)
+{
+    return d && d->has_sha256 ? d->sha256 : NULL;
+}
+
 static int s3_put(kv_store *st, const char *key, const void *buf, size_t len,
                   const kv_digest *digest)
 {
     s3_store *s = (s3_store *)st;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    kv_http_header hs[2];
-    char md5[32], crc[16];
+    kv_http_header hs[1];
+    char crc[16];
     char *k = full_key(s, key);
     int rc;
     if (!k)
         return kv_oom();
     {
-        s3_call c = {"PUT", k, NULL, 0, hs, digest_headers(s, digest, 1, md5, crc, hs), buf, len,
-                     NULL, 0, digest && digest->has_md5};
+        s3_call c = {"PUT", k, NULL, 0, hs, digest_headers(s, digest, 1, crc, hs), buf, len,
+                     NULL, 0, payload_sha256(digest)};
         rc = s3_do(s, &c, &resp);
     }
     kv_http_resp_free(&resp);
@@ -608,8 +604,8 @@ static int s3_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void *b
 {
     s3_store *s = up->s;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    kv_http_header hs[2];
-    char md5[32], crc[16], num[16];
+    kv_http_header hs[1];
+    char crc[16], num[16];
     const char *etag;
     int rc;
     (void)off;
@@ -620,8 +616,8 @@ static int s3_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void *b
     snprintf(num, sizeof num, "%u", n);
     {
         const kv_http_header q[] = {{"partNumber", num}, {"uploadId", up->upload_id}};
-        s3_call c = {"PUT", up->key, q, 2, hs, digest_headers(s, digest, 0, md5, crc, hs), buf,
-                     len, NULL, 0, digest && digest->has_md5};
+        s3_call c = {"PUT", up->key, q, 2, hs, digest_headers(s, digest, 0, crc, hs), buf, len,
+                     NULL, 0, payload_sha256(digest)};
         rc = s3_do(s, &c, &resp);
     }
     etag = kv_http_resp_header(&resp, "ETag");
@@ -1005,15 +1001,6 @@ out:
     return rc;
 }
 
-static int load_sign_payload(s3_store *s)
-{
-    const char *v = kv_env_str("KVAULT_S3_SIGN_PAYLOAD");
-    if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-        return kv_seterr(KV_EINVAL, "KVAULT_S3_SIGN_PAYLOAD must be 0 or 1, not '%s'", v);
-    s->sign_payload = v && strcmp(v, "1") == 0;
-    return KV_OK;
-}
-
 static int load_settings(s3_store *s)
 {
     s3_config cfg = {NULL, NULL, NULL, ""};
@@ -1042,8 +1029,6 @@ static int load_settings(s3_store *s)
     if (!endpoint && cfg.config)
         endpoint = ep_profile = ini_lookup(cfg.config, cfg.config_section, "endpoint_url");
     rc = set_addressing(s, endpoint);
-    if (rc == KV_OK)
-        rc = load_sign_payload(s);
     sum = kv_env_str("KVAULT_S3_CHECKSUM");
     s->send_crc32c = sum ? strcmp(sum, "crc32c") == 0 : endpoint == NULL;
     s->max_keys = kv_env_int("KVAULT_S3_MAX_KEYS", 0);
@@ -1123,7 +1108,7 @@ out:
 
 const kv_store_ops kv_s3_ops = {
     .scheme = "s3",
-    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST,
+    .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST_SHA256,
     .min_part = S3_MIN_PART,
     .max_part = S3_MAX_PART,
     .max_parts = S3_MAX_PARTS,

@@ -35,7 +35,10 @@ typedef struct kv_store_ops kv_store_ops;
 enum {
     KV_CAP_MULTIPART = 1u << 0, /* upload_begin/part/complete/abort exist */
     KV_CAP_RANGE_GET = 1u << 1, /* get honours off/len without reading all */
-    KV_CAP_DIGEST = 1u << 2     /* put/upload_part check a digest on arrival */
+    /* put/upload_part hand the server a digest it checks on arrival, so the
+     * caller computes it (once per byte, while the data is in memory): */
+    KV_CAP_DIGEST_MD5 = 1u << 2,    /* kv_digest.md5 (Azure's Content-MD5) */
+    KV_CAP_DIGEST_SHA256 = 1u << 3  /* kv_digest.sha256 (S3's signed payload hash) */
 };
 
 typedef struct kv_object_info {
@@ -45,11 +48,16 @@ typedef struct kv_object_info {
 } kv_object_info;
 
 /* Digests of a buffer being sent, computed by the caller so a backend can
- * hand the server what it checks (Content-MD5, x-amz-checksum-crc32c, ...). */
+ * hand the server what it checks (Content-MD5, x-amz-content-sha256,
+ * x-amz-checksum-crc32c, ...). crc32c is always set; md5 and sha256 only
+ * when their has_ flag is, which the transfer layer does for backends with
+ * the matching KV_CAP_DIGEST_* capability. */
 typedef struct kv_digest {
     uint32_t crc32c;
     int has_md5;
     unsigned char md5[16];
+    int has_sha256;
+    unsigned char sha256[32];
 } kv_digest;
 
 /* Called once per object by list; a non-zero return stops the listing and is

@@ -459,14 +459,30 @@ static int read_exact(const kv_xfer_item *it, uint64_t off, void *buf, size_t le
     return rc;
 }
 
-static int fill_digest(const void *buf, size_t len, uint32_t crc, kv_digest *d)
+/* One digest of buf with OpenSSL; out holds exactly the digest's size. */
+static int evp_digest(const EVP_MD *md, const char *name, const void *buf, size_t len,
+                      unsigned char *out, unsigned int size)
 {
     unsigned int md_len = 0;
-    d->crc32c = crc;
-    d->has_md5 = 1;
-    if (!EVP_Digest(buf, len, d->md5, &md_len, EVP_md5(), NULL) || md_len != sizeof d->md5)
-        return kv_seterr(KV_ERR, "cannot compute MD5 (OpenSSL)");
+    if (!EVP_Digest(buf, len, out, &md_len, md, NULL) || md_len != size)
+        return kv_seterr(KV_ERR, "cannot compute %s (OpenSSL)", name);
     return KV_OK;
+}
+
+/* The digests the backend's caps ask for, beside the CRC32C. */
+static int fill_digest(unsigned caps, const void *buf, size_t len, uint32_t crc, kv_digest *d)
+{
+    int rc = KV_OK;
+    *d = (kv_digest){.crc32c = crc};
+    if (caps & KV_CAP_DIGEST_MD5) {
+        d->has_md5 = 1;
+        rc = evp_digest(EVP_md5(), "MD5", buf, len, d->md5, sizeof d->md5);
+    }
+    if (rc == KV_OK && (caps & KV_CAP_DIGEST_SHA256)) {
+        d->has_sha256 = 1;
+        rc = evp_digest(EVP_sha256(), "SHA-256", buf, len, d->sha256, sizeof d->sha256);
+    }
+    return rc;
 }
 
 static int upload_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t len)
@@ -478,8 +494,8 @@ static int upload_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t len
     if (rc)
         return rc;
     s->crcs[p] = kv_crc32c(0, buf, len);
-    if (x->st->ops->caps & KV_CAP_DIGEST) {
-        rc = fill_digest(buf, len, s->crcs[p], &digest);
+    if (x->st->ops->caps & (KV_CAP_DIGEST_MD5 | KV_CAP_DIGEST_SHA256)) {
+        rc = fill_digest(x->st->ops->caps, buf, len, s->crcs[p], &digest);
         if (rc)
             return rc;
         d = &digest;

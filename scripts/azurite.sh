@@ -23,6 +23,10 @@
 # container is created.
 set -euo pipefail
 
+KV_SCRIPT=azurite.sh
+# shellcheck source=scripts/server-lib.sh
+. "$(dirname "$0")/server-lib.sh"
+
 AZURITE_VERSION=3.35.0
 SDK_VERSION=12.29.1 # its x-ms-version 2025-11-05 is the newest Azurite 3.35 accepts
 DEV_ACCOUNT=devstoreaccount1
@@ -31,18 +35,8 @@ CUSTOM_ACCOUNT=kvcustom
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KV_NODE_DIR=${KV_NODE_DIR:-$REPO/.cache/node}
 
-die() {
-    echo "azurite.sh: $*" >&2
-    exit 1
-}
-
 usage() {
     die "usage: azurite.sh start|stop DIR"
-}
-
-installed_version() {
-    node -e 'try { console.log(require(process.argv[1]).version) } catch (e) {}' \
-        "$KV_NODE_DIR/node_modules/$1/package.json"
 }
 
 install_if_missing() {
@@ -55,14 +49,6 @@ install_if_missing() {
     npm install --prefix "$KV_NODE_DIR" --no-audit --no-fund --loglevel=error \
         azurite@$AZURITE_VERSION @azure/storage-blob@$SDK_VERSION >&2 ||
         die "npm install failed"
-}
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-listening() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 conn_string() { # ACCOUNT KEY ENDPOINT
@@ -107,17 +93,7 @@ ENV
 }
 
 stop() {
-    local pid
-    if [ -f "$DIR/pids" ]; then
-        for pid in $(cat "$DIR/pids"); do
-            kill "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        done
-    fi
+    stop_pids "$DIR/pids"
     rm -rf "$DIR"
 }
 

@@ -17,23 +17,17 @@
 # docs/gcs.md.
 set -euo pipefail
 
+KV_SCRIPT=gcs-emulator.sh
+# shellcheck source=scripts/server-lib.sh
+. "$(dirname "$0")/server-lib.sh"
+
 FIREBASE_VERSION=15.34.2 # tests/gcs_emulator.js uses its internals: keep pinned
 STORAGE_SDK_VERSION=8.4.0
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KV_NODE_DIR=${KV_NODE_DIR:-$REPO/.cache/node}
 
-die() {
-    echo "gcs-emulator.sh: $*" >&2
-    exit 1
-}
-
 usage() {
     die "usage: gcs-emulator.sh start|stop DIR"
-}
-
-installed_version() {
-    node -e 'try { console.log(require(process.argv[1]).version) } catch (e) {}' \
-        "$KV_NODE_DIR/node_modules/$1/package.json"
 }
 
 install_if_missing() {
@@ -47,14 +41,6 @@ install_if_missing() {
     npm install --prefix "$KV_NODE_DIR" --no-audit --no-fund --loglevel=error \
         firebase-tools@$FIREBASE_VERSION @google-cloud/storage@$STORAGE_SDK_VERSION >&2 ||
         die "npm install failed"
-}
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-listening() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 start() {
@@ -82,17 +68,7 @@ ENV
 }
 
 stop() {
-    local pid
-    if [ -f "$DIR/pids" ]; then
-        for pid in $(cat "$DIR/pids"); do
-            kill "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        done
-    fi
+    stop_pids "$DIR/pids"
     rm -rf "$DIR"
 }
 

@@ -13,23 +13,18 @@
 # URL), KV_GCS_SERVER_CREDENTIALS (the service-account JSON, token_uri at the
 # server), KV_GCS_SERVER_PIDS.
 set -euo pipefail
+
+KV_SCRIPT=gcs_server.sh
+# shellcheck source=scripts/server-lib.sh
+. "$(dirname "$0")/../scripts/server-lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-
-die() {
-    echo "gcs_server.sh: $*" >&2
-    exit 1
-}
-
-listening() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 start() {
     local ttl=${1:-3600} port pid email=kvault-test@kvault-test.iam.gserviceaccount.com
     mkdir -p "$DIR"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/key.pem" 2>/dev/null
     openssl pkey -in "$DIR/key.pem" -pubout -out "$DIR/pub.pem"
-    port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port)
     /usr/bin/python3 - "$DIR/key.pem" "$email" "http://127.0.0.1:$port/token" >"$DIR/sa.json" <<'PY'
 import json, sys
 key = open(sys.argv[1]).read()
@@ -59,17 +54,7 @@ ENV
 }
 
 stop() {
-    local pid
-    if [ -f "$DIR/pids" ]; then
-        for pid in $(cat "$DIR/pids"); do
-            kill "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        done
-    fi
+    stop_pids "$DIR/pids"
     rm -rf "$DIR"
 }
 

@@ -66,3 +66,4 @@ kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/s3_interop.sh
 kv_s3_test_exe(test_s3_e2e)
 target_include_directories(test_s3_e2e PRIVATE ${ROCKSDB_INCLUDE})
 kv_s3_server_test(test_s3_e2e 600 $<TARGET_FILE:test_s3_e2e> s3://${KV_RGW_BUCKET}/e2e)
+target_sources(test_s3_e2e PRIVATE tests/e2e_db.c)

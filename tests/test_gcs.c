@@ -13,13 +13,13 @@
  *
  * Usage: test_gcs gs://bucket/prefix GCS_INTEROP_JS [CASE-FILTER]
  * (run under tests/with_gcs_env.sh both ...). */
-#include <rocksdb/c.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e_db.h"
 #include "test.h"
 
 #define NBIG 1250        /* keys of 4 KiB random values: a ~5 MiB SST */
@@ -28,110 +28,7 @@
 
 /* ---- the database ----------------------------------------------------- */
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-/* Value of key i at version ver: 4 KiB for the big keys, else short. */
-static size_t value_of(uint32_t i, int ver, char buf[4096])
-{
-    size_t len = i < NBIG ? 4096 : 16 + i % 50;
-    for (size_t off = 0; off < len; off += 8) {
-        uint64_t v = mix(((uint64_t)ver << 40) ^ ((uint64_t)i << 16) ^ off);
-        memcpy(buf + off, &v, len - off < 8 ? len - off : 8);
-    }
-    return len;
-}
-
-static void key_of(uint32_t i, char buf[16])
-{
-    snprintf(buf, 16, "k%08u", i);
-}
-
-/* Phase 2 rewrites every 10th small key and adds key NBIG + NSMALL. */
-static int version_in(int phase, uint32_t i)
-{
-    return phase == 2 && i >= NBIG && i % 10 == 0;
-}
-
-static rocksdb_t *open_db(const char *path, rocksdb_options_t **opts)
-{
-    char *err = NULL;
-    rocksdb_t *db;
-    *opts = rocksdb_options_create();
-    rocksdb_options_set_create_if_missing(*opts, 1);
-    /* random values do not compress: the SST stays as large as the data */
-    rocksdb_options_set_compression(*opts, rocksdb_no_compression);
-    db = rocksdb_open(*opts, path, &err);
-    if (err) {
-        fprintf(stderr, "  rocksdb_open %s: %s\n", path, err);
-        free(err);
-    }
-    return db;
-}
-
-static int write_phase(const char *path, int phase)
-{
-    rocksdb_options_t *opts;
-    rocksdb_t *db = open_db(path, &opts);
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    char k[16], v[4096], *err = NULL;
-    int rc = db ? 0 : -1;
-    for (uint32_t i = 0; rc == 0 && i <= NBIG + NSMALL; i++) {
-        int last = i == NBIG + NSMALL;
-        if ((phase == 1 && last) || (phase == 2 && !version_in(2, i) && !last))
-            continue;
-        key_of(i, k);
-        rocksdb_put(db, wo, k, strlen(k), v, value_of(i, version_in(phase, i), v), &err);
-        rc = err ? -1 : 0;
-    }
-    if (rc == 0)
-        rocksdb_flush(db, fo, &err);
-    if (err) {
-        fprintf(stderr, "  write %s: %s\n", path, err);
-        free(err);
-        rc = -1;
-    }
-    rocksdb_flushoptions_destroy(fo);
-    rocksdb_writeoptions_destroy(wo);
-    if (db)
-        rocksdb_close(db);
-    rocksdb_options_destroy(opts);
-    return rc;
-}
-
-/* 0 when every key of a restored database matches phase. */
-static int check_db(const char *path, int phase)
-{
-    rocksdb_options_t *opts;
-    rocksdb_t *db = open_db(path, &opts);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    char k[16], v[4096], *err = NULL;
-    int bad = db ? 0 : 1;
-    for (uint32_t i = 0; !bad && i <= NBIG + NSMALL; i++) {
-        size_t len = 0, want_len = value_of(i, version_in(phase, i), v);
-        char *got;
-        key_of(i, k);
-        got = rocksdb_get(db, ro, k, strlen(k), &len, &err);
-        if (i == NBIG + NSMALL && phase == 1)
-            bad = got != NULL;
-        else
-            bad = !got || len != want_len || memcmp(got, v, len) != 0;
-        if (bad)
-            fprintf(stderr, "  %s: key %s is wrong (phase %d)\n", path, k, phase);
-        free(got);
-    }
-    rocksdb_readoptions_destroy(ro);
-    if (db)
-        rocksdb_close(db);
-    rocksdb_options_destroy(opts);
-    return bad;
-}
+static const kvt_db model = {NBIG, NSMALL};
 
 
 /* ---- environment ------------------------------------------------------------ */
@@ -209,7 +106,7 @@ static int write_random_file(const char *path, size_t n, uint64_t seed)
     if (!f)
         return -1;
     for (size_t i = 0; i < n; i += 8) {
-        x = mix(x);
+        x = kvt_mix(x);
         if (fwrite(&x, 1, n - i < 8 ? n - i : 8, f) == 0)
             break;
     }
@@ -251,7 +148,7 @@ static void backup_restore_verify_at(const char *url, const char *name, uint64_t
     snprintf(db, sizeof db, "%s/%s-db", tmp, name);
     snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
     snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
-    CHECK(write_phase(db, 1) == 0);
+    CHECK(kvt_db_write_phase(&model, db, 1) == 0);
     CHECK_OK(kvault_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
@@ -264,7 +161,7 @@ static void backup_restore_verify_at(const char *url, const char *name, uint64_t
     kvault_free_objects(objs, n);
     CHECK(big >= 1);
 
-    CHECK(write_phase(db, 2) == 0);
+    CHECK(kvt_db_write_phase(&model, db, 2) == 0);
     CHECK_OK(kvault_backup(kv, db, &bo, &b2));
     CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
     CHECK_OK(kvault_verify(kv, &vo, &rep));
@@ -273,11 +170,11 @@ static void backup_restore_verify_at(const char *url, const char *name, uint64_t
 
     ro.backup_id = b1.id;
     CHECK_OK(kvault_restore(kv, &ro, out1, &r));
-    CHECK(check_db(out1, 1) == 0);
+    CHECK(kvt_db_check(&model, out1, 1) == 0);
     ro.backup_id = NULL; /* latest */
     CHECK_OK(kvault_restore(kv, &ro, out2, &r));
     CHECK_STR(r.id, b2.id);
-    CHECK(check_db(out2, 2) == 0);
+    CHECK(kvt_db_check(&model, out2, 2) == 0);
     remove_all(kv);
     kvault_close(kv);
 }

@@ -7,7 +7,6 @@
  *
  * Usage (with tests/with_webhdfs_env.sh, which sets KV_HDFS_CONTROL and
  * KV_HDFS_DN_PORT): test_hdfs hdfs://127.0.0.1:PORT/prefix [CASE-FILTER] */
-#include <rocksdb/c.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 
 #include "http/http.h"
 #include "store/store.h"
+#include "e2e_db.h"
 #include "test.h"
 #include "util/err.h"
 
@@ -119,104 +119,7 @@ static void split_url(char nn[64], char path[256])
 
 /* ---- the database --------------------------------------------------------- */
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static size_t value_of(uint32_t i, int ver, char buf[4096])
-{
-    size_t len = i < NBIG ? 4096 : 16 + i % 50;
-    for (size_t off = 0; off < len; off += 8) {
-        uint64_t v = mix(((uint64_t)ver << 40) ^ ((uint64_t)i << 16) ^ off);
-        memcpy(buf + off, &v, len - off < 8 ? len - off : 8);
-    }
-    return len;
-}
-
-static rocksdb_t *open_db(const char *path, rocksdb_options_t **opts)
-{
-    char *err = NULL;
-    rocksdb_t *db;
-    *opts = rocksdb_options_create();
-    rocksdb_options_set_create_if_missing(*opts, 1);
-    rocksdb_options_set_compression(*opts, rocksdb_no_compression);
-    db = rocksdb_open(*opts, path, &err);
-    if (err) {
-        fprintf(stderr, "  rocksdb_open %s: %s\n", path, err);
-        free(err);
-    }
-    return db;
-}
-
-/* Phase 1: every key at version 0; phase 2: every 10th small key at
- * version 1 and one more key. */
-static int wanted(uint32_t i, int phase, int *ver)
-{
-    *ver = phase == 2 && i >= NBIG && i % 10 == 0;
-    if (i == NBIG + NSMALL)
-        return phase == 2;
-    return 1;
-}
-
-static int write_phase(const char *path, int phase)
-{
-    rocksdb_options_t *opts;
-    rocksdb_t *db = open_db(path, &opts);
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    char k[16], v[4096], *err = NULL;
-    int rc = db ? 0 : -1, ver;
-    for (uint32_t i = 0; rc == 0 && i <= NBIG + NSMALL; i++) {
-        if (!wanted(i, phase, &ver) || (phase == 2 && !ver && i != NBIG + NSMALL))
-            continue;
-        snprintf(k, sizeof k, "k%08u", i);
-        rocksdb_put(db, wo, k, strlen(k), v, value_of(i, ver, v), &err);
-        rc = err ? -1 : 0;
-    }
-    if (rc == 0)
-        rocksdb_flush(db, fo, &err);
-    if (err) {
-        fprintf(stderr, "  write %s: %s\n", path, err);
-        free(err);
-        rc = -1;
-    }
-    rocksdb_flushoptions_destroy(fo);
-    rocksdb_writeoptions_destroy(wo);
-    if (db)
-        rocksdb_close(db);
-    rocksdb_options_destroy(opts);
-    return rc;
-}
-
-static int check_db(const char *path, int phase)
-{
-    rocksdb_options_t *opts;
-    rocksdb_t *db = open_db(path, &opts);
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    char k[16], v[4096], *err = NULL;
-    int bad = db ? 0 : 1, ver;
-    for (uint32_t i = 0; !bad && i <= NBIG + NSMALL; i++) {
-        size_t len = 0;
-        int present = wanted(i, phase, &ver);
-        char *got;
-        snprintf(k, sizeof k, "k%08u", i);
-        got = rocksdb_get(db, ro, k, strlen(k), &len, &err);
-        bad = present ? !got || len != value_of(i, ver, v) || memcmp(got, v, len) != 0
-                      : got != NULL;
-        if (bad)
-            fprintf(stderr, "  %s: key %s is wrong (phase %d)\n", path, k, phase);
-        free(got);
-    }
-    rocksdb_readoptions_destroy(ro);
-    if (db)
-        rocksdb_close(db);
-    rocksdb_options_destroy(opts);
-    return bad;
-}
+static const kvt_db model = {NBIG, NSMALL};
 
 /* ---- cases ----------------------------------------------------------------- */
 
@@ -237,14 +140,14 @@ static void backup_restore_verify(void)
     snprintf(out1, sizeof out1, "%s/restore1", tmp);
     snprintf(out2, sizeof out2, "%s/restore2", tmp);
     CHECK(concats >= 0);
-    CHECK(write_phase(db, 1) == 0);
+    CHECK(kvt_db_write_phase(&model, db, 1) == 0);
     CHECK_OK(kvault_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  backup 1: %s, %llu files, %llu bytes\n", b1.id,
             (unsigned long long)b1.files, (unsigned long long)b1.bytes);
     /* the big SST went up as parts joined by CONCAT */
     CHECK(control("", "concat") > concats);
-    CHECK(write_phase(db, 2) == 0);
+    CHECK(kvt_db_write_phase(&model, db, 2) == 0);
     CHECK_OK(kvault_backup(kv, db, &bo, &b2));
     CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
     CHECK_OK(kvault_verify(kv, &vo, &rep));
@@ -252,11 +155,11 @@ static void backup_restore_verify(void)
     CHECK_EQ_U64(rep.keys, NBIG + NSMALL + 1);
     ro.backup_id = b1.id;
     CHECK_OK(kvault_restore(kv, &ro, out1, &r));
-    CHECK(check_db(out1, 1) == 0);
+    CHECK(kvt_db_check(&model, out1, 1) == 0);
     ro.backup_id = NULL; /* latest */
     CHECK_OK(kvault_restore(kv, &ro, out2, &r));
     CHECK_STR(r.id, b2.id);
-    CHECK(check_db(out2, 2) == 0);
+    CHECK(kvt_db_check(&model, out2, 2) == 0);
     split_url(nn, path);
     CHECK(raw_temporaries(nn, path) == 0);
     CHECK_OK(kvault_ls(kv, "", &objs, &n));
@@ -270,7 +173,7 @@ static unsigned char *pattern(size_t n)
 {
     unsigned char *p = malloc(n);
     for (size_t i = 0; i < n; i++)
-        p[i] = (unsigned char)mix(i);
+        p[i] = (unsigned char)kvt_mix(i);
     return p;
 }
 

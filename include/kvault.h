@@ -36,9 +36,28 @@ enum {
     KV_EUNSUPPORTED = -11 /* the store cannot do what was asked */
 };
 
-/* The RocksDB C API's handle; declared here so that callers that do not
- * back up a live handle need not include <rocksdb/c.h>. */
+/* The RocksDB C API's handles; declared here so that callers that do not
+ * pass them need not include <rocksdb/c.h>. */
 typedef struct rocksdb_t rocksdb_t;
+typedef struct rocksdb_options_t rocksdb_options_t;
+
+/* The options an application opens its database with, for databases that
+ * need code kvault does not have (a custom comparator or merge operator,
+ * a custom table factory). kvault copies them and changes only what keeps
+ * its opens read-only and out of the database's directory (WAL directory,
+ * info-log directory, create_if_missing). Without them kvault uses the
+ * options in the database's own OPTIONS file and stand-ins that carry the
+ * comparator's and merge operator's names: every file is still backed up
+ * and checked byte for byte, but keys of a column family with a stand-in
+ * comparator are not read (see kvault_verify_report.not_checked). The
+ * caller keeps ownership of every object. */
+typedef struct kvault_db_options {
+    rocksdb_options_t *options;              /* for every column family not
+                                                listed below; NULL = none */
+    size_t ncf;                              /* per column family: */
+    const char *const *cf_names;
+    rocksdb_options_t *const *cf_options;
+} kvault_db_options;
 
 typedef struct kvault kvault;
 
@@ -75,6 +94,13 @@ int kvault_open_url(const char *url, const kvault_options *opts, kvault **out, c
 
 typedef struct kvault_backup_opts {
     const char *env;          /* environment folder; NULL = "default" */
+    const char *wal_dir;      /* the database's WAL directory when it is not
+                                 the database directory and its info LOG
+                                 does not say; NULL = find it */
+    const char *scratch_dir;  /* where kvault keeps its copy of the small
+                                 files (CURRENT, MANIFEST, OPTIONS, WALs);
+                                 NULL = $TMPDIR, else /tmp */
+    const kvault_db_options *db_options; /* NULL = the DB's OPTIONS file */
 } kvault_backup_opts;
 
 /* What one backup holds; filled by backup, list and verify. */
@@ -93,14 +119,21 @@ typedef struct kvault_backup_info {
                                    (SSTs missing from the local checksum cache) */
 } kvault_backup_info;
 
-/* Backs up a database by path: opens it (read-write, so a consistent
- * checkpoint can be taken), checkpoints it, uploads, writes the manifest. */
+/* Backs up the database at db_path, whether a process holds it open and
+ * writes to it or it is stopped, without writing anything into it: kvault
+ * opens its files read-only, holds them open (so files the owner deletes
+ * meanwhile stay readable), copies the small ones, and checks the copy with
+ * a read-only open. The backup is the database as a crash at that moment
+ * would leave it: its MANIFEST as it was, and every WAL record complete at
+ * that moment (writes made with the WAL disabled are in it once flushed).
+ * Needs one file descriptor per SST file. */
 int kvault_backup(kvault *kv, const char *db_path, const kvault_backup_opts *opts,
                   kvault_backup_info *out);
 
-/* Backs up a live database handle that the caller keeps open and using.
- * db_path is the path it was opened at (for the manifest and the checksum
- * cache). */
+/* Backs up a live database handle that the caller keeps open and using, as
+ * kvault_backup does, with file deletions paused and the WAL buffer written
+ * out while kvault takes hold of the files. db_path is the path it was
+ * opened at. */
 int kvault_backup_live(kvault *kv, rocksdb_t *db, const char *db_path,
                        const kvault_backup_opts *opts, kvault_backup_info *out);
 
@@ -108,14 +141,35 @@ int kvault_backup_live(kvault *kv, rocksdb_t *db, const char *db_path,
  * Free the array with kvault_free(). */
 int kvault_list(kvault *kv, const char *env, kvault_backup_info **out, size_t *count);
 
+/* One environment folder of a store. */
+typedef struct kvault_env_info {
+    char env[128];
+    uint64_t backups;         /* complete backups (manifests) */
+    char latest_id[64];
+    int64_t latest_unix;      /* start time of the latest backup */
+} kvault_env_info;
+
+/* Lists the envs of the store that hold at least one complete backup, by
+ * name. Reads the names of every object in the store. Free the array with
+ * kvault_free(). */
+int kvault_list_envs(kvault *kv, kvault_env_info **out, size_t *count);
+
 typedef struct kvault_restore_opts {
     const char *env;          /* NULL = "default" */
     const char *backup_id;    /* NULL or "latest" = the newest */
     int force;                /* replace a non-empty destination */
+    const kvault_db_options *db_options; /* for the check that the restored
+                                            database opens; NULL = its own
+                                            OPTIONS file */
 } kvault_restore_opts;
 
-/* Downloads a backup, checks every file against the manifest and only then
- * moves the database into place at dest_dir. */
+/* Downloads a backup into a new directory beside dest_dir, checks every
+ * file against the manifest, opens the result read-only, and only then
+ * moves it into place. A dest_dir whose RocksDB LOCK a process holds is
+ * refused (KV_EEXIST) and left as it is; kvault holds that lock itself
+ * while it swaps the directories. WAL files are restored into the database
+ * directory, and an OPTIONS file that named another WAL directory is
+ * rewritten not to. */
 int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest_dir,
                    kvault_backup_info *out);
 
@@ -123,6 +177,8 @@ typedef struct kvault_verify_opts {
     const char *env;
     const char *backup_id;    /* NULL or "latest" */
     int restore_check;        /* also restore to a scratch dir and read every key */
+    const kvault_db_options *db_options; /* for restore_check; NULL = the
+                                            backup's own OPTIONS file */
 } kvault_verify_opts;
 
 typedef struct kvault_verify_report {
@@ -132,6 +188,8 @@ typedef struct kvault_verify_report {
     int restore_checked;       /* restore_check was done */
     uint64_t column_families;  /* with restore_check */
     uint64_t keys;             /* with restore_check: keys read, all CFs */
+    char not_checked[512];     /* with restore_check: what could not be
+                                  checked and why; "" when everything was */
 } kvault_verify_report;
 
 int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_report *out);

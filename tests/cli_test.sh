@@ -100,7 +100,7 @@ case_backup_restore() {
     "$GENDB" --digest db >first.digest
 
     run 0 backup --db db --to store --workers 4 --part-size 1M --memory 16M --limit-rate 1G/s
-    has_out "^backup [^ ]+ done: [0-9]+ files"
+    has_out "^backup [^ ]+ of [^ ]+ to [^ ]+ \(env default\) done: [0-9]+ files"
     local id1
     id1=$(awk '{print $2}' "$T/out")
 

@@ -139,7 +139,7 @@ EDIT(object_absolute, json_object_set_new(file0(root), "object", json_string("/p
 EDIT(object_empty_segment, json_object_set_new(file0(root), "object", json_string("prod/rocksdb//x")))
 EDIT(object_not_rocksdb, json_object_set_new(file0(root), "object", json_string("prod/x")))
 EDIT(format_other, json_object_set_new(root, "format", json_string("something-else")))
-EDIT(version_2, json_object_set_new(root, "version", json_integer(2)))
+EDIT(version_3, json_object_set_new(root, "version", json_integer(3)))
 EDIT(version_missing, json_object_del(root, "version"))
 EDIT(env_other, json_object_set_new(root, "env", json_string("staging")))
 EDIT(id_elsewhere, json_object_set_new(root, "id", json_string("20260102T030405Z-ffffff")))
@@ -188,7 +188,7 @@ static void test_hostile_objects(void)
 static void test_hostile_header(void)
 {
     CHECK(rejects_edit(format_other, "'format'"));
-    CHECK(rejects_edit(version_2, "'version'"));
+    CHECK(rejects_edit(version_3, "'version'"));
     CHECK(rejects_edit(version_missing, "'version'"));
     CHECK(rejects_edit(env_other, "'env'"));
     CHECK(rejects_edit(id_elsewhere, "'id'"));

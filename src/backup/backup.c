@@ -1,10 +1,9 @@
-/* Taking a backup: checkpoint, decide what is new, upload it, commit the
- * manifest. Immutable files (SST, blob) that an earlier backup of the env
- * already holds byte for byte are referenced, not uploaded again. */
-#include <dirent.h>
+/* Taking a backup: take hold of the source's files (source.h), decide what
+ * is new, upload it, commit the manifest. Immutable files (SST, blob) that an
+ * earlier backup of the env already holds byte for byte are referenced, not
+ * uploaded again. */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +15,14 @@
 #include "backup/crccache.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
-#include "backup/localdir.h"
-#include "backup/rocks.h"
+#include "backup/source.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 #include "util/random.h"
 #include "util/log.h"
 
-#define CKPT_TAG "kvault-ckpt-"
-
 typedef struct src_file {
-    char *name;
-    char *path;           /* in the checkpoint */
-    struct stat st;
-    int immutable;
+    const kv_src_file *f;
     int upload;           /* stored by this backup */
     uint32_t crc;
     char *key;            /* where this backup stores it, when upload */
@@ -50,12 +43,7 @@ typedef struct job {
     char id[64], date[16];
     time_t started;
     struct timespec t0;
-    char *db_path;        /* absolute */
-    char *ckpt;           /* checkpoint directory, once created */
-    uint64_t sequence;
-    char *identity;
-    char **cfs;
-    size_t ncf;
+    kv_source src;
     src_file *files;
     size_t nfiles;
     kv_catalog catalog;
@@ -70,112 +58,26 @@ typedef struct job {
 static int is_immutable(const char *name)
 {
     size_t n = strlen(name);
-    return (n > 4 && strcmp(name + n - 4, ".sst") == 0) || (n > 5 && strcmp(name + n - 5, ".blob") == 0);
+    return (n > 4 && (strcmp(name + n - 4, ".sst") == 0 || strcmp(name + n - 4, ".ldb") == 0)) ||
+           (n > 5 && strcmp(name + n - 5, ".blob") == 0);
 }
 
-/* ---- checkpoint --------------------------------------------------------- */
-
-/* Checkpoint directories left by backups whose process died. */
-static void remove_stale_checkpoints(const char *parent, const char *name)
+static int take_source(job *j, rocksdb_t *live, const char *db_path, const kvault_backup_opts *o)
 {
-    char *prefix = NULL, *path;
-    DIR *d = opendir(parent);
-    struct dirent *e;
-    if (!d || asprintf(&prefix, ".%s." CKPT_TAG, name) < 0) {
-        if (d)
-            closedir(d);
-        return;
-    }
-    while ((e = readdir(d))) {
-        char *end;
-        long pid;
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        pid = strtol(e->d_name + strlen(prefix), &end, 10);
-        if (*end != '-' || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        if (asprintf(&path, "%s/%s", parent, e->d_name) >= 0) {
-            kv_info("removing stale checkpoint '%s'", path);
-            kv_rm_rf_quiet(path);
-            free(path);
-        }
-    }
-    closedir(d);
-    free(prefix);
-}
-
-static int take_checkpoint(job *j, rocksdb_t *db)
-{
-    char *parent = NULL, *name = NULL, rnd[7];
-    int rc;
-
-    if ((rc = kv_split_path(j->db_path, &parent, &name)) || (rc = kv_random_hex(rnd, 6)))
-        goto out;
-    remove_stale_checkpoints(parent, name);
-    if (asprintf(&j->ckpt, "%s/.%s." CKPT_TAG "%ld-%s", parent, name, (long)getpid(), rnd) < 0) {
-        j->ckpt = NULL;
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = kv_rdb_checkpoint(db, j->ckpt, &j->sequence);
-out:
-    free(parent);
-    free(name);
-    return rc;
-}
-
-static int cmp_src_name(const void *a, const void *b)
-{
-    return strcmp(((const src_file *)a)->name, ((const src_file *)b)->name);
-}
-
-static int add_file(job *j, const char *name, size_t *cap)
-{
-    src_file *f;
-    if (j->nfiles == *cap) {
-        size_t n = *cap ? 2 * *cap : 64;
-        src_file *p = realloc(j->files, n * sizeof *p);
-        if (!p)
-            return kv_seterr(KV_ENOMEM, "out of memory");
-        j->files = p;
-        *cap = n;
-    }
-    f = &j->files[j->nfiles];
-    memset(f, 0, sizeof *f);
-    if (!(f->name = strdup(name)) || asprintf(&f->path, "%s/%s", j->ckpt, name) < 0) {
-        free(f->name);
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    }
-    j->nfiles++;
-    if (lstat(f->path, &f->st) != 0)
-        return kv_seterr_errno(KV_EIO, errno, "cannot stat '%s'", f->path);
-    f->immutable = is_immutable(name);
+    kv_source_opts so = {.wal_dir = o ? o->wal_dir : NULL, .scratch_dir = o ? o->scratch_dir : NULL,
+                         .app = o ? o->db_options : NULL, .live = live};
+    int rc = kv_source_open(db_path, &so, &j->src);
+    if (rc)
+        return rc;
+    if (j->src.attempts)
+        kv_info("database '%s' changed %d time(s) while kvault took hold of its files",
+                j->src.db_path, j->src.attempts);
+    if (!(j->files = calloc(j->src.nfiles + 1, sizeof *j->files)))
+        return kv_oom();
+    for (size_t i = 0; i < j->src.nfiles; i++)
+        j->files[i].f = &j->src.files[i];
+    j->nfiles = j->src.nfiles;
     return KV_OK;
-}
-
-/* Every regular file of the checkpoint, by name. */
-static int scan_checkpoint(job *j)
-{
-    DIR *d = opendir(j->ckpt);
-    struct dirent *e;
-    size_t cap = 0;
-    int rc = KV_OK;
-    if (!d)
-        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot read checkpoint '%s'", j->ckpt);
-    while (!rc && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        rc = add_file(j, e->d_name, &cap);
-        if (!rc && !S_ISREG(j->files[j->nfiles - 1].st.st_mode)) {
-            j->nfiles--;
-            free(j->files[j->nfiles].name);
-            free(j->files[j->nfiles].path);
-        }
-    }
-    closedir(d);
-    if (!rc && j->nfiles)
-        qsort(j->files, j->nfiles, sizeof *j->files, cmp_src_name);
-    return rc;
 }
 
 /* ---- what earlier backups hold ------------------------------------------ */
@@ -221,7 +123,7 @@ static int index_prior(job *j)
 /* The first earlier file with this name and size (and crc, with_crc). */
 static const prior_file *find_prior(const job *j, const src_file *f, int with_crc)
 {
-    prior_file key = {f->name, (uint64_t)f->st.st_size, f->crc, NULL};
+    prior_file key = {f->f->name, (uint64_t)f->f->st.st_size, f->crc, NULL};
     size_t lo = 0, hi = j->nprior;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -241,20 +143,20 @@ static int classify(job *j, src_file *f)
     int rc;
 
     f->upload = 1;
-    if (!f->immutable)
+    if (!f->f->immutable)
         return KV_OK;
-    if (!kv_crc_cache_lookup(j->cache, &f->st, &f->crc)) {
+    if (!kv_crc_cache_lookup(j->cache, &f->f->st, &f->crc)) {
         if (!find_prior(j, f, 0))
             return KV_OK; /* the upload computes the CRC */
-        if ((rc = kv_xfer_checksum_file(f->path, (uint64_t)f->st.st_size, &f->crc)))
+        if ((rc = kv_xfer_checksum_file(f->f->path, (uint64_t)f->f->st.st_size, &f->crc)))
             return rc;
-        j->bytes_checksummed += (uint64_t)f->st.st_size;
+        j->bytes_checksummed += (uint64_t)f->f->st.st_size;
     }
     if (!(p = find_prior(j, f, 1)))
         return KV_OK;
     f->upload = 0;
     f->object = p->object;
-    return kv_crc_cache_add(j->cache, &f->st, f->crc);
+    return kv_crc_cache_add(j->cache, &f->f->st, f->crc);
 }
 
 /* ---- upload and commit -------------------------------------------------- */
@@ -268,11 +170,11 @@ static int upload_new(job *j)
         src_file *f = &j->files[i];
         if (!f->upload)
             continue;
-        if (!(f->key = kv_layout_key(j->env, j->date, j->id, f->name)))
+        if (!(f->key = kv_layout_key(j->env, j->date, j->id, f->f->name)))
             return kv_seterr(KV_ENOMEM, "out of memory");
         f->object = f->key;
-        j->items[j->nitems++] = (kv_xfer_item){.local_path = f->path, .key = f->key,
-                                               .size = (uint64_t)f->st.st_size};
+        j->items[j->nitems++] = (kv_xfer_item){.local_path = f->f->path, .key = f->key,
+                                               .size = (uint64_t)f->f->st.st_size};
     }
     if ((rc = kv_xfer_upload(j->kv->st, j->items, j->nitems, &j->kv->xo)))
         return rc;
@@ -281,7 +183,7 @@ static int upload_new(job *j)
         if (!f->upload)
             continue;
         f->crc = j->items[k++].crc32c;
-        if (f->immutable && (rc = kv_crc_cache_add(j->cache, &f->st, f->crc)))
+        if (f->f->immutable && (rc = kv_crc_cache_add(j->cache, &f->f->st, f->crc)))
             return rc;
     }
     return KV_OK;
@@ -316,20 +218,24 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
     snprintf(m->date, sizeof m->date, "%s", j->date);
     m->created_unix = (int64_t)j->started;
     m->tool_version = (char *)KVAULT_VERSION;
-    m->db_path = j->db_path;
+    m->db_path = j->src.db_path;
+    m->wal_dir = j->src.wal_dir;
     m->hostname = hostname;
-    m->db_identity = j->identity;
-    m->column_families = j->cfs;
-    m->ncolumn_families = j->ncf;
-    m->sequence = j->sequence;
+    m->db_identity = j->src.identity;
+    m->column_families = j->src.cfs;
+    m->ncolumn_families = j->src.ncf;
+    m->sequence = j->src.sequence;
+    m->manifest_size = j->src.manifest_size;
+    m->cf_code = j->src.conf.cfs;
+    m->ncf_code = j->src.conf.ncf;
     if (!(m->files = calloc(j->nfiles + 1, sizeof *m->files)))
         return kv_seterr(KV_ENOMEM, "out of memory");
     for (size_t i = 0; i < j->nfiles; i++) {
         const src_file *f = &j->files[i];
-        m->files[i] = (kv_mfile){f->name, (uint64_t)f->st.st_size, f->crc, (char *)f->object};
+        m->files[i] = (kv_mfile){f->f->name, (uint64_t)f->f->st.st_size, f->crc, (char *)f->object};
         if (f->upload) {
             m->files_new++;
-            m->bytes_new += (uint64_t)f->st.st_size;
+            m->bytes_new += (uint64_t)f->f->st.st_size;
         }
     }
     m->nfiles = j->nfiles;
@@ -368,33 +274,20 @@ out:
 
 /* ---- the whole backup ---------------------------------------------------- */
 
-static int job_init(job *j, kvault *kv, const char *db_path, const kvault_backup_opts *opts)
+static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
 {
-    int rc;
     memset(j, 0, sizeof *j);
     j->kv = kv;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
-    if ((rc = kv_env_resolve(opts ? opts->env : NULL, &j->env)))
-        return rc;
-    if (!(j->db_path = realpath(db_path, NULL)))
-        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot resolve database path '%s'", db_path);
-    return KV_OK;
+    return kv_env_resolve(opts ? opts->env : NULL, &j->env);
 }
 
 static void job_free(job *j)
 {
-    if (j->ckpt)
-        kv_rm_rf_quiet(j->ckpt);
-    free(j->ckpt);
-    free(j->db_path);
-    free(j->identity);
-    kv_rdb_free_cfs(j->cfs, j->ncf);
-    for (size_t i = 0; i < j->nfiles; i++) {
-        free(j->files[i].name);
-        free(j->files[i].path);
+    for (size_t i = 0; i < j->nfiles; i++)
         free(j->files[i].key);
-    }
     free(j->files);
+    kv_source_close(&j->src);
     free(j->prior);
     kv_catalog_free(&j->catalog);
     kv_crc_cache_free(j->cache);
@@ -428,12 +321,11 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
                       const kvault_backup_opts *opts, kvault_backup_info *out)
 {
     job j;
-    int rc = job_init(&j, kv, db_path, opts);
+    int rc = job_init(&j, kv, opts);
 
-    if (rc || (rc = index_prior(&j)) || (rc = make_id(&j)) || (rc = take_checkpoint(&j, db)) ||
-        (rc = scan_checkpoint(&j)) || (rc = kv_rdb_read_identity(j.db_path, &j.identity)) ||
-        (rc = kv_rdb_list_cfs(j.ckpt, &j.cfs, &j.ncf)) ||
-        (rc = kv_crc_cache_open(j.identity, &j.cache)))
+    if (rc || (rc = index_prior(&j)) || (rc = make_id(&j)) ||
+        (rc = take_source(&j, db, db_path, opts)) ||
+        (rc = kv_crc_cache_open(j.src.identity ? j.src.identity : j.src.db_path, &j.cache)))
         goto out;
     for (size_t i = 0; i < j.nfiles && !rc; i++)
         rc = classify(&j, &j.files[i]);
@@ -441,7 +333,7 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
         goto out;
     if (kv_crc_cache_save(j.cache) != KV_OK)
         kv_log(KV_LOG_ERROR, "warning: checksum cache not saved: %s", kv_errmsg());
-    kv_info("backup %s of '%s': %llu files, %llu new (%llu bytes)", j.id, j.db_path,
+    kv_info("backup %s of '%s': %llu files, %llu new (%llu bytes)", j.id, j.src.db_path,
             (unsigned long long)out->files, (unsigned long long)out->files_new,
             (unsigned long long)out->bytes_new);
 out:
@@ -454,12 +346,7 @@ out:
 int kvault_backup(kvault *kv, const char *db_path, const kvault_backup_opts *opts,
                   kvault_backup_info *out)
 {
-    kv_rdb r;
-    int rc = kv_rdb_open(db_path, 0, &r);
-    if (!rc)
-        rc = run_backup(kv, r.db, db_path, opts, out);
-    kv_rdb_close(&r);
-    return rc;
+    return run_backup(kv, NULL, db_path, opts, out);
 }
 
 int kvault_backup_live(kvault *kv, rocksdb_t *db, const char *db_path,

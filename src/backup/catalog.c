@@ -216,3 +216,83 @@ out:
     kv_catalog_free(&c);
     return rc;
 }
+
+/* ---- envs ------------------------------------------------------------------ */
+
+typedef struct env_list {
+    kvault_env_info *e;
+    size_t n, cap;
+} env_list;
+
+static kvault_env_info *env_entry(env_list *l, const char *env, size_t len)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->e[i].env) == len && memcmp(l->e[i].env, env, len) == 0)
+            return &l->e[i];
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        kvault_env_info *p = realloc(l->e, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        l->e = p;
+        l->cap = cap;
+    }
+    memset(&l->e[l->n], 0, sizeof *l->e);
+    memcpy(l->e[l->n].env, env, len);
+    return &l->e[l->n++];
+}
+
+/* Counts "<env>/rocksdb/<date>/<id>/manifest.json" keys per env. */
+static int collect_env(const char *key, const kv_object_info *info, void *payload)
+{
+    static const char mid[] = "/rocksdb/";
+    const char *slash = strchr(key, '/'), *id, *env;
+    char name[128], date[16], idbuf[KV_ID_LEN + 1];
+    kvault_env_info *e;
+    (void)info;
+    if (!slash || (size_t)(slash - key) >= sizeof name || strncmp(slash, mid, sizeof mid - 1) != 0)
+        return 0;
+    memcpy(name, key, (size_t)(slash - key));
+    name[slash - key] = '\0';
+    id = strrchr(key, '/');
+    if (kv_env_resolve(name, &env) != KV_OK || strcmp(id + 1, KV_MANIFEST_NAME) != 0)
+        return 0;
+    while (id > key && id[-1] != '/')
+        id--;
+    if (strlen(id) != KV_ID_LEN + 1 + strlen(KV_MANIFEST_NAME))
+        return 0;
+    memcpy(idbuf, id, KV_ID_LEN);
+    idbuf[KV_ID_LEN] = '\0';
+    if (!kv_backup_id_valid(idbuf) || kv_backup_id_date(idbuf, date) != KV_OK)
+        return 0;
+    if (!(e = env_entry(payload, name, strlen(name))))
+        return kv_oom();
+    e->backups++;
+    if (strcmp(idbuf, e->latest_id) > 0) {
+        time_t t = 0;
+        snprintf(e->latest_id, sizeof e->latest_id, "%s", idbuf);
+        kv_backup_id_time(idbuf, &t);
+        e->latest_unix = (int64_t)t;
+    }
+    return 0;
+}
+
+static int cmp_env(const void *a, const void *b)
+{
+    return strcmp(((const kvault_env_info *)a)->env, ((const kvault_env_info *)b)->env);
+}
+
+int kvault_list_envs(kvault *kv, kvault_env_info **out, size_t *count)
+{
+    env_list l = {0};
+    int rc = kv_store_list(kv->st, "", collect_env, &l);
+    if (rc) {
+        free(l.e);
+        return rc;
+    }
+    if (l.n)
+        qsort(l.e, l.n, sizeof *l.e, cmp_env);
+    *out = l.e;
+    *count = l.n;
+    return KV_OK;
+}

@@ -3,6 +3,7 @@
 #define KV_BACKUP_INTERNAL_H
 
 #include "backup/manifest.h"
+#include "backup/rocks.h"
 #include "kvault.h"
 #include "store/store.h"
 #include "transfer/transfer.h"
@@ -18,8 +19,11 @@ void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out);
  * CRC32C; with dir NULL only reads and checks them. */
 int kv_fetch_backup(kvault *kv, const kv_manifest *m, const char *dir);
 
-/* Opens the database restored from m into dir read-only and checks it has the
- * manifest's column families; with read_all also reads every key (*keys). */
-int kv_check_restored(const kv_manifest *m, const char *dir, int read_all, uint64_t *keys);
+/* Opens the database restored from m into dir read-only (with the
+ * application's options, or its own OPTIONS file and stand-ins) and checks
+ * it has the manifest's column families and sequence number; with read_all
+ * also reads every key into *report. */
+int kv_check_restored(const kv_manifest *m, const char *dir, const kvault_db_options *app,
+                      int read_all, kv_rdb_read_report *report);
 
 #endif

@@ -42,6 +42,21 @@ static json_t *encode_files(const kv_manifest *m)
     return arr;
 }
 
+static json_t *encode_cf_code(const kv_manifest *m)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < m->ncf_code; i++) {
+        const kv_cf_conf *c = &m->cf_code[i];
+        if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s?}", "name", c->name, "comparator",
+                                                 c->comparator, "merge_operator",
+                                                 c->merge_operator)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 static json_t *encode_strings(char **s, size_t n)
 {
     json_t *arr = json_array();
@@ -60,30 +75,34 @@ int kv_manifest_encode(const kv_manifest *m, char **json, size_t *len)
     struct tm tm;
     time_t t = (time_t)m->created_unix;
     json_t *files = encode_files(m), *cfs = encode_strings(m->column_families, m->ncolumn_families);
+    json_t *code = encode_cf_code(m);
     json_t *root;
 
     gmtime_r(&t, &tm);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     /* "o" steals files and cfs, also when json_pack fails */
-    root = files && cfs
+    root = files && cfs && code
                ? json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:s,"
-                           " s:{s:s, s:s, s:s, s:o, s:I},"
+                           " s:{s:s, s:s?, s:s, s:s?, s:o, s:o, s:I, s:I},"
                            " s:{s:I, s:I, s:I, s:I}, s:o}",
                            "format", KV_MANIFEST_FORMAT, "version", KV_MANIFEST_VERSION,
                            "id", m->id, "env", m->env, "date", m->date, "created", created,
                            "seconds", m->seconds, "tool_version", m->tool_version,
-                           "source", "db_path", m->db_path, "hostname", m->hostname,
-                           "db_identity", m->db_identity, "column_families", cfs,
+                           "source", "db_path", m->db_path, "wal_dir", m->wal_dir,
+                           "hostname", m->hostname, "db_identity", m->db_identity,
+                           "column_families", cfs, "column_family_code", code,
                            "sequence", (json_int_t)m->sequence,
+                           "manifest_bytes", (json_int_t)m->manifest_size,
                            "totals", "files", (json_int_t)m->nfiles,
                            "bytes", (json_int_t)kv_manifest_bytes(m),
                            "files_new", (json_int_t)m->files_new,
                            "bytes_new", (json_int_t)m->bytes_new, "files", files)
                : NULL;
     if (!root) {
-        if (!(files && cfs)) {
+        if (!(files && cfs && code)) {
             json_decref(files);
             json_decref(cfs);
+            json_decref(code);
         }
         return kv_seterr(KV_ENOMEM, "cannot build the manifest of backup %s", m->id);
     }
@@ -138,6 +157,14 @@ static int dup_string(const parser *p, json_t *obj, const char *name, const char
     return *out ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
 }
 
+/* A string that may be null or (in version 1) absent. */
+static int dup_optional(const parser *p, json_t *obj, const char *name, const char *field, char **out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    return !v || json_is_null(v) ? KV_OK : dup_string(p, obj, name, field, out);
+}
+
 static int copy_string(const parser *p, json_t *obj, const char *name, char *dst, size_t cap)
 {
     const char *s;
@@ -174,8 +201,10 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
         return rc;
     if (strcmp(format, KV_MANIFEST_FORMAT) != 0)
         return bad(p, "format", "is '%s', not '" KV_MANIFEST_FORMAT "'", format);
-    if (!json_is_integer(version) || json_integer_value(version) != KV_MANIFEST_VERSION)
-        return bad(p, "version", "is not %d, the version this kvault reads", KV_MANIFEST_VERSION);
+    if (!json_is_integer(version) || json_integer_value(version) < 1 ||
+        json_integer_value(version) > KV_MANIFEST_VERSION)
+        return bad(p, "version", "is not 1..%d, the versions this kvault reads", KV_MANIFEST_VERSION);
+    m->version = (int)json_integer_value(version);
     if ((rc = copy_string(p, root, "id", m->id, sizeof m->id)) ||
         (rc = copy_string(p, root, "env", m->env, sizeof m->env)) ||
         (rc = copy_string(p, root, "date", m->date, sizeof m->date)))
@@ -206,6 +235,29 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
     return dup_string(p, root, "tool_version", "tool_version", &m->tool_version);
 }
 
+static int parse_cf_code(const parser *p, json_t *src, kv_manifest *m)
+{
+    json_t *code = json_object_get(src, "column_family_code");
+    char field[80];
+    int rc;
+    if (!json_is_array(code))
+        return bad(p, "source.column_family_code", "is missing or not an array");
+    if (!(m->cf_code = calloc(json_array_size(code) + 1, sizeof *m->cf_code)))
+        return kv_oom();
+    for (size_t i = 0; i < json_array_size(code); i++) {
+        json_t *v = json_array_get(code, i);
+        kv_cf_conf *c = &m->cf_code[m->ncf_code++];
+        snprintf(field, sizeof field, "source.column_family_code[%zu]", i);
+        if (!json_is_object(v))
+            return bad(p, field, "is not an object");
+        if ((rc = dup_string(p, v, "name", field, &c->name)) ||
+            (rc = dup_string(p, v, "comparator", field, &c->comparator)) ||
+            (rc = dup_optional(p, v, "merge_operator", field, &c->merge_operator)))
+            return rc;
+    }
+    return KV_OK;
+}
+
 static int parse_source(const parser *p, json_t *root, kv_manifest *m)
 {
     json_t *src = json_object_get(root, "source"), *cfs;
@@ -216,8 +268,14 @@ static int parse_source(const parser *p, json_t *root, kv_manifest *m)
         return bad(p, "source", "is missing or not an object");
     if ((rc = dup_string(p, src, "db_path", "source.db_path", &m->db_path)) ||
         (rc = dup_string(p, src, "hostname", "source.hostname", &m->hostname)) ||
-        (rc = dup_string(p, src, "db_identity", "source.db_identity", &m->db_identity)) ||
+        (rc = dup_optional(p, src, "db_identity", "source.db_identity", &m->db_identity)) ||
+        (rc = dup_optional(p, src, "wal_dir", "source.wal_dir", &m->wal_dir)) ||
         (rc = get_uint(p, src, "sequence", "source.sequence", INT64_MAX, &m->sequence)))
+        return rc;
+    if (m->version >= 2 &&
+        ((rc = get_uint(p, src, "manifest_bytes", "source.manifest_bytes", MAX_SAFE_INT,
+                        &m->manifest_size)) ||
+         (rc = parse_cf_code(p, src, m))))
         return rc;
     cfs = json_object_get(src, "column_families");
     if (!json_is_array(cfs) || json_array_size(cfs) == 0)
@@ -392,6 +450,13 @@ void kv_manifest_free(kv_manifest *m)
     free(m->db_path);
     free(m->hostname);
     free(m->db_identity);
+    free(m->wal_dir);
+    for (size_t i = 0; i < m->ncf_code; i++) {
+        free(m->cf_code[i].name);
+        free(m->cf_code[i].comparator);
+        free(m->cf_code[i].merge_operator);
+    }
+    free(m->cf_code);
     for (size_t i = 0; i < m->ncolumn_families; i++)
         free(m->column_families[i]);
     free(m->column_families);

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backup/dbconf.h"
+
 #define KV_MANIFEST_FORMAT "kvault-backup"
-#define KV_MANIFEST_VERSION 1
+#define KV_MANIFEST_VERSION 2 /* written; 1 is still read */
 
 typedef struct kv_mfile {
     char *name;        /* file name in the database directory */
@@ -19,6 +21,7 @@ typedef struct kv_mfile {
 } kv_mfile;
 
 typedef struct kv_manifest {
+    int version;           /* as parsed; encoding writes KV_MANIFEST_VERSION */
     char id[64];
     char env[128];
     char date[16];
@@ -28,6 +31,10 @@ typedef struct kv_manifest {
     char *db_path;
     char *hostname;
     char *db_identity;
+    char *wal_dir;         /* the source's WAL directory; NULL = its own */
+    uint64_t manifest_size; /* bytes of the source's MANIFEST kept (v2) */
+    kv_cf_conf *cf_code;   /* comparator and merge operator per CF (v2) */
+    size_t ncf_code;
     char **column_families;
     size_t ncolumn_families;
     uint64_t sequence;

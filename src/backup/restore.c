@@ -1,7 +1,9 @@
 /* Restoring a backup: everything is downloaded and checked in a temporary
- * directory beside the destination, opened with RocksDB, and only then
- * renamed into place, so a failure never leaves a half-written database. */
+ * directory beside the destination, opened read-only with RocksDB, and only
+ * then swapped into place, so a failure never leaves a half-written
+ * database. A destination a running process holds is never touched. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "backup/catalog.h"
+#include "backup/dbconf.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "backup/localdir.h"
@@ -46,15 +49,43 @@ out:
     return rc;
 }
 
-int kv_check_restored(const kv_manifest *m, const char *dir, int read_all, uint64_t *keys)
+/* OPTIONS files of older RocksDB versions name the source's WAL directory:
+ * the restored database keeps its WAL files in its own directory. */
+static int localize_options(const kv_manifest *m, const char *dir)
 {
-    uint64_t ncf;
-    int rc = kv_rdb_check(dir, read_all, &ncf, keys);
-    if (!rc && ncf != m->ncolumn_families)
-        rc = kv_seterr(KV_ECORRUPT, "backup %s restored to '%s' has %llu column families, its "
-                       "manifest lists %zu", m->id, dir, (unsigned long long)ncf, m->ncolumn_families);
+    int rc = KV_OK;
+    for (size_t i = 0; i < m->nfiles && !rc; i++) {
+        char *path;
+        if (strncmp(m->files[i].name, "OPTIONS-", 8) != 0)
+            continue;
+        if (asprintf(&path, "%s/%s", dir, m->files[i].name) < 0)
+            return kv_oom();
+        rc = kv_options_file_localize(path);
+        free(path);
+    }
     return rc;
 }
+
+int kv_check_restored(const kv_manifest *m, const char *dir, const kvault_db_options *app,
+                      int read_all, kv_rdb_read_report *report)
+{
+    kv_rdb r;
+    int rc = kv_rdb_open(dir, NULL, app, &r);
+    if (!rc && r.ncf != m->ncolumn_families)
+        rc = kv_seterr(KV_ECORRUPT, "backup %s restored to '%s' has %zu column families, its "
+                       "manifest lists %zu", m->id, dir, r.ncf, m->ncolumn_families);
+    /* version 1 recorded the sequence before a checkpoint that flushed later writes */
+    if (!rc && m->version >= 2 && kv_rdb_sequence(&r) != m->sequence)
+        rc = kv_seterr(KV_ECORRUPT, "backup %s restored to '%s' is at sequence number %llu, its "
+                       "manifest says %llu", m->id, dir, (unsigned long long)kv_rdb_sequence(&r),
+                       (unsigned long long)m->sequence);
+    if (!rc && read_all)
+        rc = kv_rdb_read_all(&r, report);
+    kv_rdb_close(&r);
+    return rc;
+}
+
+/* ---- the destination --------------------------------------------------------- */
 
 /* 1 if dest holds something, 0 if it is missing or an empty directory. */
 static int dest_occupied(const char *dest)
@@ -70,8 +101,48 @@ static int dest_occupied(const char *dest)
     return rc < 0 ? rc : rc == 0;
 }
 
-/* Puts the restored directory at dest; an occupied dest is first renamed
- * aside and removed only once the new one is in place. */
+/* Takes dest/LOCK as RocksDB does (a write lock on the whole file with
+ * fcntl, env/fs_posix.cc LockFile), so no process can open the database
+ * while kvault replaces it; refuses when a process already holds it.
+ * *fd is -1 when there is no LOCK file (no RocksDB ever opened dest). */
+static int lock_dest(const char *dest, int *fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    char *path = NULL;
+    int rc = KV_OK;
+
+    *fd = -1;
+    if (asprintf(&path, "%s/LOCK", dest) < 0)
+        return kv_oom();
+    *fd = open(path, O_RDWR | O_CLOEXEC);
+    if (*fd < 0) {
+        rc = errno == ENOENT ? KV_OK
+                             : kv_seterr_errno(kv_errno_code(errno), errno, "cannot open '%s'", path);
+        goto out;
+    }
+    if (fcntl(*fd, F_SETLK, &fl) != 0) {
+        int err = errno;
+        fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (err == EACCES || err == EAGAIN) {
+            long pid = fcntl(*fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? (long)fl.l_pid : 0;
+            rc = kv_seterr(KV_EEXIST, "restore destination '%s' is in use: process %ld holds its "
+                           "RocksDB lock '%s'; stop the process that has the database open, then "
+                           "restore (nothing was changed)", dest, pid, path);
+        } else {
+            rc = kv_seterr_errno(KV_EIO, err, "cannot lock '%s'", path);
+        }
+        close(*fd);
+        *fd = -1;
+    }
+out:
+    free(path);
+    return rc;
+}
+
+/* Puts the restored directory at dest. An occupied dest is exchanged with it
+ * in one step (renameat2 RENAME_EXCHANGE) so dest always holds a whole
+ * database, then removed; where the file system cannot exchange, it is
+ * renamed aside first. */
 static int move_into_place(const char *tmp, const char *dest, int occupied)
 {
     char *old = NULL, *parent = NULL, *name = NULL;
@@ -79,6 +150,11 @@ static int move_into_place(const char *tmp, const char *dest, int occupied)
 
     if ((rc = kv_split_path(dest, &parent, &name)))
         return rc;
+    if (occupied && renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_EXCHANGE) == 0) {
+        rc = kv_fsync_dir(parent);
+        kv_rm_rf_quiet(tmp); /* now the old database */
+        goto out;
+    }
     if (occupied) {
         if ((rc = kv_make_sibling_dir(dest, "old", &old)))
             goto out;
@@ -107,7 +183,8 @@ out:
 }
 
 /* Downloads m into a new sibling directory of dest and checks it opens. */
-static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest, char **tmp)
+static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest,
+                          const kvault_db_options *app, char **tmp)
 {
     char *parent = NULL, *name = NULL;
     int rc;
@@ -119,13 +196,27 @@ static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest, ch
         rc = kv_seterr_errno(KV_EIO, errno, "cannot set the mode of '%s'", *tmp);
         goto out;
     }
-    if ((rc = kv_fetch_backup(kv, m, *tmp)) || (rc = kv_fsync_dir(*tmp)))
+    if ((rc = kv_fetch_backup(kv, m, *tmp)) || (rc = localize_options(m, *tmp)) ||
+        (rc = kv_fsync_dir(*tmp)))
         goto out;
-    rc = kv_check_restored(m, *tmp, 0, NULL);
+    rc = kv_check_restored(m, *tmp, app, 0, NULL);
 out:
     free(parent);
     free(name);
     return rc;
+}
+
+static int check_dest(const char *dest, int force, int *occupied, int *lock_fd)
+{
+    int rc;
+    if ((*occupied = dest_occupied(dest)) < 0)
+        return *occupied;
+    if (*occupied && (rc = lock_dest(dest, lock_fd)))
+        return rc;
+    if (*occupied && !force)
+        return kv_seterr(KV_EEXIST, "restore destination '%s' is not empty (restore with force to "
+                         "replace it)", dest);
+    return KV_OK;
 }
 
 int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest_dir,
@@ -134,21 +225,14 @@ int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest
     const char *env;
     char *tmp = NULL;
     kv_manifest m = {0};
-    int occupied, rc;
+    int occupied = 0, lock_fd = -1, rc;
 
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
-        (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
+        (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)) ||
+        (rc = check_dest(dest_dir, opts && opts->force, &occupied, &lock_fd)))
         goto out;
-    if ((occupied = dest_occupied(dest_dir)) < 0) {
-        rc = occupied;
-        goto out;
-    }
-    if (occupied && !(opts && opts->force)) {
-        rc = kv_seterr(KV_EEXIST, "restore destination '%s' is not empty; use --force to replace it",
-                       dest_dir);
-        goto out;
-    }
-    if ((rc = restore_beside(kv, &m, dest_dir, &tmp)) || (rc = move_into_place(tmp, dest_dir, occupied)))
+    if ((rc = restore_beside(kv, &m, dest_dir, opts ? opts->db_options : NULL, &tmp)) ||
+        (rc = move_into_place(tmp, dest_dir, occupied)))
         goto out;
     free(tmp);
     tmp = NULL;
@@ -157,6 +241,8 @@ int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest
 out:
     if (tmp)
         kv_rm_rf_quiet(tmp);
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(tmp);
     kv_manifest_free(&m);
     return rc;

@@ -1,4 +1,17 @@
-/* The only place kvault talks to RocksDB (through its C API). */
+/* The only place kvault talks to RocksDB (through its C API).
+ *
+ * kvault never opens a source database: it reads a copy of its small files
+ * (see source.h). Every database kvault opens — that copy, a restored one,
+ * a verify scratch copy — is opened read-only, with the options its own
+ * OPTIONS file records (or the application's, when it passes them), its info
+ * LOG kept in a private directory, and stand-ins for comparators and merge
+ * operators it names but kvault does not have. A stand-in carries the name
+ * (RocksDB refuses a comparator whose name differs from the one the
+ * database was made with) and orders keys bytewise: enough to list files
+ * and replay a WAL, not to read keys in the database's order, so reading
+ * keys is refused where a comparator is a stand-in. A stand-in merge
+ * operator keeps the newest operand: keys and checksums are still read, but
+ * merged values are not the application's. */
 #ifndef KV_BACKUP_ROCKS_H
 #define KV_BACKUP_ROCKS_H
 
@@ -7,35 +20,52 @@
 
 #include <rocksdb/c.h>
 
-/* A database opened with all its column families. */
+#include "kvault.h"
+
+/* A database opened read-only with all its column families. */
 typedef struct kv_rdb {
     rocksdb_t *db;
-    rocksdb_options_t *options;
+    char *path;
     char **cf_names;
     size_t ncf;
     rocksdb_column_family_handle_t **cfs;
+    rocksdb_options_t *db_opts;
+    rocksdb_options_t **cf_opts;
+    rocksdb_comparator_t **standin_cmp;  /* per CF; NULL where real */
+    char **cf_comparator;                /* per CF: the name the DB was made with */
+    char **standin_merge;                /* per CF: name of a stand-in merge operator */
+    char *log_dir;                       /* private info-log directory */
 } kv_rdb;
 
-/* Opens the existing database at path with every column family it has,
- * read-write or read-only. Close with kv_rdb_close (also after failure). */
-int kv_rdb_open(const char *path, int read_only, kv_rdb *out);
+/* Opens the database at dir read-only. wal_dir: where its WAL files are
+ * (NULL = dir). app: the application's options, or NULL. Close with
+ * kv_rdb_close (also after a failure). */
+int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app, kv_rdb *out);
 void kv_rdb_close(kv_rdb *r);
 
-/* The column family names of the database at path. */
-int kv_rdb_list_cfs(const char *path, char ***names, size_t *n);
-void kv_rdb_free_cfs(char **names, size_t n);
+/* The latest sequence number (after WAL replay). */
+uint64_t kv_rdb_sequence(const kv_rdb *r);
 
-/* Takes a checkpoint of db into dir (which must not exist), flushing the
- * memtables first. *sequence receives the latest sequence number before the
- * checkpoint: every write up to it is in the checkpoint. */
-int kv_rdb_checkpoint(rocksdb_t *db, const char *dir, uint64_t *sequence);
+/* The oldest WAL number the database still needs. */
+int kv_rdb_min_log(const kv_rdb *r, uint64_t *out);
 
-/* The contents of the database's IDENTITY file (trimmed, malloc'd). */
-int kv_rdb_read_identity(const char *dir, char **out);
+/* Calls cb with the name ("000123.sst") of every live SST file. */
+int kv_rdb_live_ssts(const kv_rdb *r, int (*cb)(const char *name, void *payload), void *payload);
 
-/* Opens the database at path read-only with all column families; with
- * read_all, reads every key of every column family with checksums checked.
- * Counts go to *cfs and *keys (may be NULL). */
-int kv_rdb_check(const char *path, int read_all, uint64_t *cfs, uint64_t *keys);
+/* What kv_rdb_read_all could not check, as a sentence, or "" when nothing. */
+typedef struct kv_rdb_read_report {
+    uint64_t keys;
+    char not_checked[512];
+} kv_rdb_read_report;
+
+/* Reads every key (and value) of every column family with checksums
+ * verified. Column families whose comparator is a stand-in are not read; a
+ * stand-in merge operator is noted. */
+int kv_rdb_read_all(const kv_rdb *r, kv_rdb_read_report *out);
+
+/* For a caller's open handle: writes out its WAL buffer and stops RocksDB
+ * deleting files until resumed (counted: each pause needs one resume). */
+int kv_rdb_pause_deletions(rocksdb_t *db, const char *path);
+void kv_rdb_resume_deletions(rocksdb_t *db);
 
 #endif

@@ -24,13 +24,18 @@ static int make_scratch(char **out)
     return KV_OK;
 }
 
-static int restore_check(kvault *kv, const kv_manifest *m, kvault_verify_report *rep)
+static int restore_check(kvault *kv, const kv_manifest *m, const kvault_db_options *app,
+                         kvault_verify_report *rep)
 {
+    kv_rdb_read_report read;
     char *scratch = NULL;
     int rc = make_scratch(&scratch);
     if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
-        !(rc = kv_check_restored(m, scratch, 1, &rep->keys)))
+        !(rc = kv_check_restored(m, scratch, app, 1, &read))) {
         rep->column_families = m->ncolumn_families;
+        rep->keys = read.keys;
+        snprintf(rep->not_checked, sizeof rep->not_checked, "%s", read.not_checked);
+    }
     if (scratch)
         kv_rm_rf_quiet(scratch);
     free(scratch);
@@ -49,7 +54,8 @@ int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_repo
         (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
         goto out;
     kv_info_from_manifest(&m, &out->backup);
-    rc = opts && opts->restore_check ? restore_check(kv, &m, out) : kv_fetch_backup(kv, &m, NULL);
+    rc = opts && opts->restore_check ? restore_check(kv, &m, opts->db_options, out)
+                                     : kv_fetch_backup(kv, &m, NULL);
     if (rc)
         goto out;
     out->objects_checked = m.nfiles;

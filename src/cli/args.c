@@ -30,6 +30,8 @@ enum {
     OPT_PART_SIZE,
     OPT_MEMORY,
     OPT_LIMIT_RATE,
+    OPT_WAL_DIR,
+    OPT_SCRATCH,
 };
 
 /* Every long option, with the CLI_O_* bit a command must accept for it
@@ -49,6 +51,8 @@ static const struct {
     {{"keep-last", required_argument, NULL, OPT_KEEP_LAST}, CLI_O_RETENTION},
     {{"keep-days", required_argument, NULL, OPT_KEEP_DAYS}, CLI_O_RETENTION},
     {{"dry-run", no_argument, NULL, OPT_DRY_RUN}, CLI_O_RETENTION},
+    {{"wal-dir", required_argument, NULL, OPT_WAL_DIR}, CLI_O_SOURCE},
+    {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
     {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
     {{"part-size", required_argument, NULL, OPT_PART_SIZE}, 0},
     {{"memory", required_argument, NULL, OPT_MEMORY}, 0},
@@ -193,6 +197,8 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     case OPT_KEEP_LAST: return parse_int_opt(cmd, "keep-last", arg, 1, 1000000, &a->keep_last);
     case OPT_KEEP_DAYS: return parse_int_opt(cmd, "keep-days", arg, 1, 1000000, &a->keep_days);
     case OPT_DRY_RUN: a->dry_run = 1; break;
+    case OPT_WAL_DIR: a->wal_dir = arg; break;
+    case OPT_SCRATCH: a->scratch = arg; break;
     case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->kvopts.workers);
     case OPT_PART_SIZE:
         return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->kvopts.part_size);
@@ -310,10 +316,48 @@ static int mkdir_p(const char *path)
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* "s3:/bucket", "gs:bucket" and "s3//bucket" are typing mistakes, not the
+ * names of local directories: 1 when url looks like one. */
+static int mistyped_url(const char *url)
+{
+    static const char *const schemes[] = {"file", "s3", "az", "gs", "hdfs", "webhdfs", "swebhdfs"};
+    for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncasecmp(url, schemes[i], n) != 0)
+            continue;
+        if (url[n] == ':' && strncmp(url + n + 1, "//", 2) != 0)
+            return 1;
+        if (url[n] == '/' && url[n + 1] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* A local store (a path or file:// URL) that does not exist. */
+static int missing_local_store(const char *url)
+{
+    struct stat st;
+    if (strstr(url, "://") && strncmp(url, "file://", 7) != 0)
+        return 0;
+    if (strncmp(url, "file://", 7) == 0)
+        url += 7;
+    return stat(url, &st) != 0 && errno == ENOENT;
+}
+
+int cli_check_store_url(const char *cmd, const char *url)
+{
+    if (url && mistyped_url(url))
+        return cli_usage_error(cmd, "'%s' looks like a mistyped store URL (write scheme://, e.g. "
+                               "s3://bucket/prefix; a local directory as ./%s)", url, url);
+    return CLI_OK;
+}
+
 int cli_open_store(cli_args *a, const char *url, int create, kvault **out)
 {
     char def[PATH_MAX];
 
+    if (cli_check_store_url(a->cmd, url) != CLI_OK)
+        return CLI_USAGE;
     if (!url) {
         if (cli_default_store(def, sizeof(def)) != 0) {
             fprintf(stderr, "kvault: no store given and no default: set KVAULT_STORE or HOME\n");
@@ -324,6 +368,9 @@ int cli_open_store(cli_args *a, const char *url, int create, kvault **out)
             return CLI_FAIL;
         }
         url = def;
+    } else if (!create && missing_local_store(url)) {
+        fprintf(stderr, "kvault: store '%s' does not exist\n", url);
+        return CLI_FAIL;
     }
     if (a->verbose)
         fprintf(stderr, "kvault: store %s\n", url);

@@ -22,12 +22,13 @@ enum {
     CLI_O_JSON = 1u << 6,
     CLI_O_RESTORE_CHECK = 1u << 7,
     CLI_O_RETENTION = 1u << 8, /* --keep-last, --keep-days, --dry-run */
+    CLI_O_SOURCE = 1u << 9,    /* --wal-dir, --scratch */
 };
 
 /* Everything the command line said, for any command. */
 typedef struct cli_args {
     const char *cmd;          /* command name, for messages */
-    const char *db, *to, *from, *env, *backup;
+    const char *db, *to, *from, *env, *backup, *wal_dir, *scratch;
     int force, json, restore_check;
     int keep_last, keep_days, dry_run;
     int verbose, quiet;
@@ -77,6 +78,10 @@ int cli_default_store(char *buf, size_t len);
  * (creating its directory if create is set). */
 int cli_open_store(cli_args *a, const char *url, int create, kvault **out);
 
+/* CLI_USAGE (after saying so) when url looks like a mistyped store URL
+ * ("s3:/bucket", "gs:bucket", "s3//bucket"), else CLI_OK. */
+int cli_check_store_url(const char *cmd, const char *url);
+
 /* ---- format.c ---- */
 
 /* "1.2 GiB", "512 B" into buf. */
@@ -108,5 +113,6 @@ int cli_cmd_ls(cli_args *a);
 int cli_cmd_cat(cli_args *a);
 int cli_cmd_rm(cli_args *a);
 int cli_cmd_stat(cli_args *a);
+int cli_cmd_envs(cli_args *a);
 
 #endif

@@ -13,12 +13,18 @@ static void print_backup_json(const kvault_backup_info *info)
     printf(", \"bytes_checksummed\": %" PRIu64 "}\n", info->bytes_checksummed);
 }
 
+/* The store as the user named it, or the default one. */
+static const char *store_name(const char *url, char *buf, size_t len)
+{
+    return url ? url : cli_default_store(buf, len) == 0 ? buf : "the default store";
+}
+
 int cli_cmd_backup(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_backup_opts bo = {.env = a->env};
+    kvault_backup_opts bo = {.env = a->env, .wal_dir = a->wal_dir, .scratch_dir = a->scratch};
     kvault_backup_info info;
-    char total[32], fresh[32];
+    char total[32], fresh[32], store[4096];
     int rc;
 
     if (!a->db)
@@ -36,7 +42,8 @@ int cli_cmd_backup(cli_args *a)
     else if (a->quiet)
         printf("%s\n", info.id);
     else
-        printf("backup %s done: %" PRIu64 " files, %s, %s new in %.1f s\n", info.id, info.files,
+        printf("backup %s of %s to %s (env %s) done: %" PRIu64 " files, %s, %s new in %.1f s\n",
+               info.id, a->db, store_name(a->to, store, sizeof store), info.env, info.files,
                cli_human_size(info.bytes, total, sizeof(total)),
                cli_human_size(info.bytes_new, fresh, sizeof(fresh)), info.seconds);
     return CLI_OK;
@@ -132,9 +139,12 @@ static void print_verify_json(const kvault_verify_report *r)
     fputs("{\"backup\": {", stdout);
     cli_json_backup_fields(stdout, &r->backup);
     printf("}, \"ok\": true, \"objects_checked\": %" PRIu64 ", \"bytes_checked\": %" PRIu64
-           ", \"restore_checked\": %s, \"column_families\": %" PRIu64 ", \"keys\": %" PRIu64 "}\n",
+           ", \"restore_checked\": %s, \"column_families\": %" PRIu64 ", \"keys\": %" PRIu64
+           ", \"not_checked\": ",
            r->objects_checked, r->bytes_checked, r->restore_checked ? "true" : "false",
            r->column_families, r->keys);
+    cli_json_str(stdout, r->not_checked);
+    fputs("}\n", stdout);
 }
 
 int cli_cmd_verify(cli_args *a)
@@ -162,6 +172,8 @@ int cli_cmd_verify(cli_args *a)
             printf("; restored and read %" PRIu64 " keys in %" PRIu64 " column families", r.keys,
                    r.column_families);
         printf("\n");
+        if (*r.not_checked)
+            printf("not checked: %s\n", r.not_checked);
     }
     return CLI_OK;
 }
@@ -202,4 +214,42 @@ int cli_cmd_prune(cli_args *a)
     if (rc == CLI_OK)
         print_prune(a, &r);
     return rc;
+}
+
+int cli_cmd_envs(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_env_info *envs = NULL;
+    char when[32];
+    size_t n = 0;
+    int rc = cli_open_store(a, a->from, 0, &kv);
+
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_list_envs(kv, &envs, &n));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+    if (a->json)
+        fputs("[", stdout);
+    else if (n)
+        printf("%-24s  %8s  %-19s\n", "ENV", "BACKUPS", "LATEST (UTC)");
+    for (size_t i = 0; i < n; i++) {
+        if (a->json) {
+            fputs(i ? ",\n {\"env\": " : "\n {\"env\": ", stdout);
+            cli_json_str(stdout, envs[i].env);
+            printf(", \"backups\": %" PRIu64 ", \"latest\": ", envs[i].backups);
+            cli_json_str(stdout, envs[i].latest_id);
+            fputs("}", stdout);
+        } else {
+            printf("%-24s  %8" PRIu64 "  %-19s\n", envs[i].env, envs[i].backups,
+                   cli_utc_time(envs[i].latest_unix, when, sizeof when));
+        }
+    }
+    if (a->json)
+        fputs(n ? "\n]\n" : "]\n", stdout);
+    else if (!n && !a->quiet)
+        fprintf(stderr, "no backups in this store\n");
+    kvault_free(envs);
+    return CLI_OK;
 }

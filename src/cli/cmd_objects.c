@@ -19,6 +19,8 @@ static int is_url(const char *s)
 /* Opens the store holding url's object; *key is freed with kvault_free(). */
 static int open_object(cli_args *a, const char *url, kvault **kv, char **key)
 {
+    if (cli_check_store_url(a->cmd, url) != CLI_OK)
+        return CLI_USAGE;
     if (a->verbose)
         fprintf(stderr, "kvault: opening %s\n", url);
     return cli_check(kvault_open_url(url, &a->kvopts, kv, key));
@@ -106,8 +108,11 @@ int cli_cmd_cp(cli_args *a)
 {
     const char *src = a->pos[0];
     char *dst = NULL;
-    int rc = resolve_destination(src, a->pos[1], &dst);
+    int rc;
 
+    if (cli_check_store_url(a->cmd, src) != CLI_OK || cli_check_store_url(a->cmd, a->pos[1]) != CLI_OK)
+        return CLI_USAGE;
+    rc = resolve_destination(src, a->pos[1], &dst);
     if (rc != CLI_OK)
         return rc;
     if (!is_url(src))

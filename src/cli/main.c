@@ -2,6 +2,7 @@
  * Exit codes: 0 success, 1 failure, 2 usage error. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -24,14 +25,21 @@
 
 static const cli_cmd commands[] = {
     {"backup", "back up a RocksDB database",
-     "Usage: kvault backup --db DIR [--to STORE] [--env NAME] [--json]\n"
-     "\nTakes a consistent checkpoint of the database at DIR and uploads the files the\n"
-     "store does not already hold. Prints the new backup's id (only the id with -q).\n"
-     "\n  --db DIR      the RocksDB database to back up (required)\n"
-     "  --to STORE    where to store it (default: the default local store)\n"
-     "  --env NAME    environment folder in the store (default \"default\")\n"
-     "  --json        print the backup's details as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON, 0, 0, 1, cli_cmd_backup},
+     "Usage: kvault backup --db DIR [--to STORE] [--env NAME] [--wal-dir DIR]\n"
+     "                     [--scratch DIR] [--json]\n"
+     "\nBacks up the RocksDB database at DIR, running or stopped, without writing to it:\n"
+     "its files are read as a crash at the start of the backup would leave them (every\n"
+     "write acknowledged by then is in the backup), and only the files the store does not\n"
+     "already hold are uploaded. Prints the new backup's id (only the id with -q).\n"
+     "\n  --db DIR       the RocksDB database to back up (required)\n"
+     "  --to STORE     where to store it (default: the default local store)\n"
+     "  --env NAME     environment folder in the store (default \"default\")\n"
+     "  --wal-dir DIR  the database's WAL directory, if it is not DIR and the database's\n"
+     "                 info LOG does not say (RocksDB's wal_dir option)\n"
+     "  --scratch DIR  where to keep copies of the small files (MANIFEST, WALs) during the\n"
+     "                 backup (default: $TMPDIR, else /tmp)\n"
+     "  --json         print the backup's details as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE, 0, 0, 1, cli_cmd_backup},
     {"list", "list the backups in a store",
      "Usage: kvault list [--from STORE] [--env NAME] [--json]\n"
      "\nLists the complete backups of an environment, oldest first: id, start time (UTC),\n"
@@ -40,11 +48,19 @@ static const cli_cmd commands[] = {
      "  --env NAME    environment folder (default \"default\")\n"
      "  --json        print a JSON array\n" STORE_HELP COMMON_HELP,
      CLI_O_FROM | CLI_O_ENV | CLI_O_JSON, 0, 0, 0, cli_cmd_list},
+    {"envs", "list the environments of a store",
+     "Usage: kvault envs [--from STORE] [--json]\n"
+     "\nLists the environment folders of a store that hold complete backups: name, number\n"
+     "of backups and the time of the latest.\n"
+     "\n  --from STORE  the store (default: the default local store)\n"
+     "  --json        print a JSON array\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_JSON, 0, 0, 0, cli_cmd_envs},
     {"restore", "restore a backup into a directory",
      "Usage: kvault restore [--from STORE] [--env NAME] [--backup ID|latest] --to DIR\n"
      "                      [--force] [--json]\n"
      "\nDownloads a backup, checks every file against its manifest and only then moves\n"
-     "the database into place at DIR.\n"
+     "the database into place at DIR. A DIR that a running process has open (it holds\n"
+     "the database's LOCK) is refused, with or without --force, and left untouched.\n"
      "\n  --from STORE  the store (default: the default local store)\n"
      "  --env NAME    environment folder (default \"default\")\n"
      "  --backup ID   which backup (default: latest)\n"
@@ -151,10 +167,22 @@ static int run_command(const cli_cmd *cmd, int argc, char **argv)
     return rc;
 }
 
+/* A backup holds every SST file of the database open (the library says
+ * why): take all the descriptors the system allows this process. */
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const cli_cmd *cmd;
 
+    raise_open_files_limit();
     if (argc < 2) {
         print_main_help(stderr);
         return CLI_USAGE;

@@ -4,6 +4,8 @@
 #   scripts/rgw.sh start DIR   mon + osd (bluestore on a sparse file) + radosgw
 #                              on free 127.0.0.1 ports, all state under DIR;
 #                              creates user "test" and writes DIR/env
+#   scripts/rgw.sh start-mon DIR   only the monitor (a RocksDB-backed service,
+#                              for the source-safety tests); writes DIR/env
 #   scripts/rgw.sh stop DIR    kills the daemons by PID and removes DIR
 #
 # DIR/env holds shell `export` lines: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -18,7 +20,7 @@ die() {
 }
 
 usage() {
-    die "usage: rgw.sh start|stop DIR"
+    die "usage: rgw.sh start|start-mon|stop DIR"
 }
 
 # Prints a base port P such that P..P+31 are all free on 127.0.0.1. Random
@@ -253,6 +255,17 @@ cmd_start() {
         "started in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 
+cmd_start_mon() {
+    [ ! -e "$DIR/env" ] || die "$DIR already holds a cluster (stop it first)"
+    mkdir -p "$DIR/log" "$DIR/run"
+    : >"$DIR/pids"
+    trap on_start_failure ERR
+    write_conf "$(pick_ports)" "$(uuidgen)"
+    start_mon "$(sed -n 's/^fsid = //p' "$CONF")"
+    echo "export KV_MON_PID=$(tail -n 1 "$DIR/pids")" >"$DIR/env"
+    trap - ERR
+}
+
 cmd_stop() {
     [ -d "$DIR" ] || return 0
     kill_daemons
@@ -264,6 +277,7 @@ DIR=$(realpath -m "$2")
 CONF=$DIR/ceph.conf
 case $1 in
 start) cmd_start ;;
+start-mon) cmd_start_mon ;;
 stop) cmd_stop ;;
 *) usage ;;
 esac

@@ -11,3 +11,4 @@ endfunction()
 
 kv_backup_test(test_manifest unit)
 kv_backup_test(test_backup_e2e e2e)
+kv_backup_test(test_source e2e)

@@ -18,6 +18,8 @@
  *       a restored writer DB: every CF holds exactly the batches 0..M-1 for
  *       one M >= A; prints M
  *   kvault-testapp hold DIR    opens DIR read-write and waits for SIGTERM
+ *   kvault-testapp seq DIR [--merge] [--comparator]
+ *       the latest sequence number (opened read-only)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +224,8 @@ static void close_db(app *a)
     rocksdb_options_destroy(a->opts); /* owns the merge operator */
     if (a->cmp)
         rocksdb_comparator_destroy(a->cmp);
+    for (int i = 0; i < a->ncf; i++)
+        free(a->names[i]);
 }
 
 /* ---- make, dump ---------------------------------------------------------- */
@@ -423,6 +427,15 @@ static int cmd_check_prefix(app *a)
     return 0;
 }
 
+static int cmd_seq(app *a)
+{
+    name_cfs(a, 1);
+    open_db(a, 0, 1);
+    printf("%" PRIu64 "\n", (uint64_t)rocksdb_get_latest_sequence_number(a->db));
+    close_db(a);
+    return 0;
+}
+
 static int cmd_hold(app *a)
 {
     name_cfs(a, 1);
@@ -462,7 +475,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind + 2 != argc || a.ncf < 1 || a.ncf > MAX_CFS) {
-        fprintf(stderr, "usage: kvault-testapp make|dump|writer|check-prefix|hold DIR [options]\n");
+        fprintf(stderr, "usage: kvault-testapp make|dump|writer|check-prefix|hold|seq DIR [options]\n");
         return 2;
     }
     cmd = argv[optind];
@@ -477,6 +490,8 @@ int main(int argc, char **argv)
         return cmd_check_prefix(&a);
     if (strcmp(cmd, "hold") == 0)
         return cmd_hold(&a);
+    if (strcmp(cmd, "seq") == 0)
+        return cmd_seq(&a);
     fprintf(stderr, "kvault-testapp: unknown command or missing option: %s\n", cmd);
     return 2;
 }

@@ -11,9 +11,11 @@
  *       every key and value of every CF, in the DB's order, one per line
  *       (opened read-only, its info log kept out of DIR)
  *   kvault-testapp writer DIR --cfs N --counter FILE [--wal-dir W]
+ *                         [--rate BATCHES_PER_S] [--write-buffer BYTES]
  *       writes batch after batch (one key per CF, value = batch number) until
  *       SIGTERM; after each acknowledged write, FILE holds the batch count;
- *       on exit prints put latency percentiles (microseconds)
+ *       on exit prints put latency percentiles (microseconds). Memtables of
+ *       256 KiB by default, so flushes and compactions never stop.
  *   kvault-testapp check-prefix DIR --cfs N --min A
  *       a restored writer DB: every CF holds exactly the batches 0..M-1 for
  *       one M >= A; prints M
@@ -39,7 +41,7 @@
 typedef struct app {
     const char *dir, *wal_dir, *counter;
     int merge, comparator, ncf, small_memtables;
-    uint64_t keys, min;
+    uint64_t keys, min, rate, write_buffer;
     rocksdb_options_t *opts;
     rocksdb_mergeoperator_t *mop;
     rocksdb_comparator_t *cmp;
@@ -171,7 +173,7 @@ static void open_db(app *a, int create, int read_only)
     if (a->small_memtables) {
         /* Flushes and compactions run all the time, deleting files while a
          * backup reads the directory. */
-        rocksdb_options_set_write_buffer_size(a->opts, 256 << 10);
+        rocksdb_options_set_write_buffer_size(a->opts, a->write_buffer);
         rocksdb_options_set_level0_file_num_compaction_trigger(a->opts, 2);
     }
     if (read_only) {
@@ -351,8 +353,13 @@ static int cmd_writer(app *a)
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     memset(val, 'x', sizeof val);
+    uint64_t start = now_us();
     for (uint64_t i = 0; !stop; i++) {
-        rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+        rocksdb_writebatch_t *b;
+        /* at a fixed rate, a service's load rather than a stress test */
+        while (a->rate && !stop && (now_us() - start) * a->rate < i * 1000000u)
+            usleep(50);
+        b = rocksdb_writebatch_create();
         char key[32], count[32];
         char *err = NULL;
         int klen = snprintf(key, sizeof key, "%010" PRIu64, i), clen;
@@ -456,9 +463,10 @@ int main(int argc, char **argv)
         {"merge", no_argument, NULL, 'm'},      {"comparator", no_argument, NULL, 'c'},
         {"wal-dir", required_argument, NULL, 'w'}, {"keys", required_argument, NULL, 'k'},
         {"cfs", required_argument, NULL, 'n'},  {"counter", required_argument, NULL, 'o'},
-        {"min", required_argument, NULL, 'a'},  {NULL, 0, NULL, 0},
+        {"min", required_argument, NULL, 'a'},  {"rate", required_argument, NULL, 'r'},
+        {"write-buffer", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0},
     };
-    app a = {.keys = 20000, .ncf = 3};
+    app a = {.keys = 20000, .ncf = 3, .write_buffer = 256 << 10};
     const char *cmd;
     int c;
 
@@ -471,6 +479,8 @@ int main(int argc, char **argv)
         case 'n': a.ncf = (int)strtol(optarg, NULL, 10); break;
         case 'o': a.counter = optarg; break;
         case 'a': a.min = strtoull(optarg, NULL, 10); break;
+        case 'r': a.rate = strtoull(optarg, NULL, 10); break;
+        case 'b': a.write_buffer = strtoull(optarg, NULL, 10); break;
         default: return 2;
         }
     }

@@ -1,7 +1,7 @@
 /* A local cache of SST checksums keyed by (device, inode, size, mtime), so a
- * backup need not read an unchanged file again to learn its CRC32C. The
- * checkpoint's hard links share the live file's inode, so entries hit across
- * backups. One file per database identity, at $KVAULT_CACHE_DIR,
+ * backup need not read an unchanged file again to learn its CRC32C. The key
+ * is the live file's (fstat of the descriptor the backup holds), so entries
+ * hit across backups. One file per database identity, at $KVAULT_CACHE_DIR,
  * $XDG_CACHE_HOME/kvault or ~/.cache/kvault. A missing or unreadable cache is
  * only a miss. */
 #ifndef KV_BACKUP_CRCCACHE_H

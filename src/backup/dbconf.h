@@ -4,8 +4,9 @@
  * things RocksDB's C API cannot return: each column family's comparator and
  * merge operator names (code, not options: a DB that names ones kvault does
  * not have is opened with stand-ins that only carry the name), and where the
- * WAL lives (RocksDB 7+ no longer writes wal_dir into OPTIONS; the LOG
- * header's "Options.wal_dir:" line has it). */
+ * WAL lives: OPTIONS' wal_dir, else the "Options.wal_dir:" line of the info
+ * LOG's header (an OPTIONS file written by an open that did not set wal_dir,
+ * a tool's for instance, leaves it out). */
 #ifndef KV_BACKUP_DBCONF_H
 #define KV_BACKUP_DBCONF_H
 

@@ -523,8 +523,10 @@ static int resolve_dirs(kv_source *s, const char *db_path, const char *wal_dir)
     if (!wal_dir)
         wal_dir = s->conf.wal_dir;
     if (wal_dir && !(s->wal_dir = realpath(wal_dir, NULL)))
-        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot use the WAL directory '%s' of "
-                               "database '%s'", wal_dir, db_path);
+        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot use the WAL directory '%s' %s "
+                               "database '%s' (name where its WAL files are: --wal-dir)", wal_dir,
+                               wal_dir == s->conf.wal_dir ? "that the files of" : "given for",
+                               db_path);
     if (s->wal_dir && strcmp(s->wal_dir, s->db_path) == 0) {
         free(s->wal_dir);
         s->wal_dir = NULL;

@@ -3,10 +3,27 @@
  * them. This is the whole public interface of libkvault; the `kvault` command
  * line tool is written against nothing else.
  *
- * Conventions: every function returns an int status (KV_OK or a negative
- * KV_E* code); outputs come last, through pointers. On failure a message that
- * names the file, object or option and the cause is available from
- * kvault_errmsg() on the calling thread until the next call into the library.
+ * Conventions
+ *   - Every function returns an int status (KV_OK or a negative KV_E* code);
+ *     outputs come last, through pointers. On failure a message that names
+ *     the file, object or option and the cause is available from
+ *     kvault_errmsg() on the calling thread until its next call into the
+ *     library. Messages name the library's own fields
+ *     ("kvault_backup_opts.wal_dir"), never a command line flag.
+ *   - Option structs start with a version: initialise them with their
+ *     KVAULT_*_INIT macro (then set fields), so a program built against this
+ *     header keeps working with a later libkvault that adds fields. A struct
+ *     whose version the library does not know is KV_EINVAL. Pointers to
+ *     option structs may be NULL where a prototype says so: defaults.
+ *   - Ownership: the library copies what it keeps from options; the caller
+ *     keeps ownership of every pointer it passes. What the library returns
+ *     through an out pointer is the caller's, freed as the prototype says.
+ *   - Threads: the library is thread-safe. A kvault handle may be used by
+ *     several threads at once; option structs are only read. Callbacks
+ *     (progress, log) run on library worker threads.
+ *   - The library reads no environment variables: kvault_config_from_env()
+ *     is the one place that does, for programs (like the CLI) that want the
+ *     clouds' usual variables to apply.
  */
 #ifndef KVAULT_H
 #define KVAULT_H
@@ -18,7 +35,10 @@
 extern "C" {
 #endif
 
-#define KVAULT_VERSION "0.1.0"
+#define KVAULT_VERSION "0.2.0"
+#define KVAULT_VERSION_MAJOR 0
+#define KVAULT_VERSION_MINOR 2
+#define KVAULT_VERSION_PATCH 0
 
 /* Status codes. */
 enum {
@@ -26,15 +46,139 @@ enum {
     KV_ERR = -1,          /* failure of no more specific kind */
     KV_EINVAL = -2,       /* bad argument, option, URL or input document */
     KV_ENOTFOUND = -3,    /* object, file, bucket or backup does not exist */
-    KV_EEXIST = -4,       /* target exists and may not be replaced */
+    KV_EEXIST = -4,       /* target exists (or is in use) and may not be replaced */
     KV_EAUTH = -5,        /* credentials missing, wrong, or not allowed */
     KV_ECORRUPT = -6,     /* data does not match its size or checksum */
     KV_EIO = -7,          /* local I/O failure */
     KV_ETRANSIENT = -8,   /* failure a retry may fix (reset, timeout, 5xx) */
     KV_ENOMEM = -9,
-    KV_ECANCELED = -10,
+    KV_ECANCELED = -10,   /* the progress callback asked to stop */
     KV_EUNSUPPORTED = -11 /* the store cannot do what was asked */
 };
+
+/* Last error message on this thread ("" when none). The string is valid
+ * until the thread's next call into the library. */
+const char *kvault_errmsg(void);
+
+/* A short constant description of a status code ("not found", ...). */
+const char *kvault_strerror(int code);
+
+/* The library's version, which may differ from KVAULT_VERSION (the header's)
+ * when a program runs against a newer shared library. */
+const char *kvault_version(void);
+
+/* ---- process-wide settings ------------------------------------------------ */
+
+enum { KVAULT_LOG_ERROR = 0, KVAULT_LOG_INFO = 1, KVAULT_LOG_DEBUG = 2 };
+
+/* Receives the library's log lines (no trailing newline). Called from any
+ * thread, possibly several at once; must not call into the library. */
+typedef void (*kvault_log_cb)(int level, const char *message, void *payload);
+
+#define KVAULT_GLOBAL_VERSION 1
+typedef struct kvault_global {
+    unsigned int version;     /* KVAULT_GLOBAL_VERSION */
+    uint64_t memory_budget;   /* bytes of part buffers for the whole process,
+                                 shared by every handle; 0 = automatic (sized
+                                 from workers and part size per transfer) */
+    uint64_t rate_limit;      /* bytes per second for the whole process;
+                                 0 = unlimited */
+    int verbosity;            /* KVAULT_LOG_*: the most detailed level logged */
+    kvault_log_cb log;        /* NULL = lines to stderr, "kvault: " first */
+    void *log_payload;
+} kvault_global;
+#define KVAULT_GLOBAL_INIT {KVAULT_GLOBAL_VERSION, 0, 0, KVAULT_LOG_ERROR, NULL, NULL}
+
+/* Sets every process-wide setting at once (unset fields are the defaults).
+ * These are the process's, not a handle's: call it before starting
+ * operations, or between them; operations already running keep the
+ * settings they started with. */
+int kvault_global_set(const kvault_global *g);
+
+/* ---- stores ---------------------------------------------------------------- */
+
+/* One setting of a store by the name its cloud's own SDK uses
+ * (AWS_ACCESS_KEY_ID, AWS_PROFILE, AZURE_STORAGE_KEY,
+ * GOOGLE_APPLICATION_CREDENTIALS, HADOOP_USER_NAME, ...) or kvault's
+ * (KVAULT_HDFS_HTTPFS, ...). docs/s3.md, azure.md, gcs.md and hdfs.md list
+ * each store's. */
+typedef struct kvault_setting {
+    const char *name;
+    const char *value;
+} kvault_setting;
+
+#define KVAULT_STORE_OPTS_VERSION 1
+typedef struct kvault_store_opts {
+    unsigned int version;     /* KVAULT_STORE_OPTS_VERSION */
+    const char *endpoint;     /* a server other than the cloud's own (an
+                                 S3-compatible store, an emulator); NULL = the
+                                 settings' (AWS_ENDPOINT_URL, ...) or none */
+    const char *region;       /* NULL = the settings' (AWS_REGION, ...) */
+    const char *ca_file;      /* PEM certificates to verify TLS servers with;
+                                 NULL = the settings' (AWS_CA_BUNDLE, ...),
+                                 else the system's. Never "don't verify". */
+    int connect_timeout_s;    /* 0 = 10 */
+    int stall_timeout_s;      /* a transfer moving no byte this long fails
+                                 and is retried; 0 = 60 */
+    int max_retries;          /* attempts after the first for errors a retry
+                                 may fix; 0 = 6 */
+    const kvault_setting *settings; /* later entries win */
+    size_t nsettings;
+} kvault_store_opts;
+#define KVAULT_STORE_OPTS_INIT {KVAULT_STORE_OPTS_VERSION, NULL, NULL, NULL, 0, 0, 0, NULL, 0}
+
+typedef struct kvault kvault;
+
+/* Progress of a long transfer: bytes moved so far out of total. Called from
+ * worker threads, at most a few times a second. Returning non-zero cancels
+ * the operation: it stops promptly, removes what it had started (uploaded
+ * objects of an uncommitted backup, a partial restore) and returns
+ * KV_ECANCELED. */
+typedef int (*kvault_progress_cb)(uint64_t done, uint64_t total, void *payload);
+
+#define KVAULT_OPTIONS_VERSION 1
+typedef struct kvault_options {
+    unsigned int version;     /* KVAULT_OPTIONS_VERSION */
+    int workers;              /* concurrent transfers; 0 = default (8) */
+    uint64_t part_size;       /* bytes per part of a large file; 0 = automatic */
+    kvault_progress_cb progress; /* may be NULL */
+    void *progress_payload;
+    const char *cache_dir;    /* where backups keep their SST checksum cache;
+                                 NULL = no cache (every SST is read once to
+                                 learn its checksum) */
+    const char *tmp_dir;      /* temporary files (verify's scratch restore,
+                                 a backup's default scratch); NULL = /tmp */
+    const kvault_store_opts *store; /* NULL = no settings (the store's
+                                       defaults, no credentials) */
+} kvault_options;
+#define KVAULT_OPTIONS_INIT {KVAULT_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL}
+
+/* What the process environment says, read the way the kvault CLI reads
+ * it: cache_dir from KVAULT_CACHE_DIR, $XDG_CACHE_HOME/kvault or
+ * ~/.cache/kvault; tmp_dir from TMPDIR; the store options from every
+ * variable a store reads (AWS_*, AZURE_*, GOOGLE_*, GCE_METADATA_HOST,
+ * STORAGE_EMULATOR_HOST, HADOOP_*, KVAULT_*, SSL_CERT_FILE, CURL_CA_BUNDLE,
+ * and HOME for ~/.aws), with KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT
+ * as the timeouts. Reading the environment is not thread-safe against
+ * threads that change it; nothing else in the library reads it. */
+typedef struct kvault_config kvault_config;
+int kvault_config_from_env(kvault_config **out);
+/* The options read, owned by cfg (valid until kvault_config_free): pass
+ * them to kvault_open, or copy the struct and set more fields. */
+const kvault_options *kvault_config_options(const kvault_config *cfg);
+void kvault_config_free(kvault_config *cfg);
+
+/* Opens a store: "/path", "file:///path", "s3://bucket/prefix", "az://...",
+ * "gs://...", "hdfs://...". opts may be NULL. Close with kvault_close(). */
+int kvault_open(const char *store_url, const kvault_options *opts, kvault **out);
+void kvault_close(kvault *kv);
+
+/* Opens the store that holds the object a URL names and returns the object's
+ * key inside it: "s3://b/x/y" opens s3://b with key "x/y"; "/tmp/f" opens the
+ * local store at "/" with key "tmp/f". Free *key with kvault_free(). */
+int kvault_open_url(const char *url, const kvault_options *opts, kvault **out, char **key);
+
+/* ---- the databases ------------------------------------------------------- */
 
 /* The RocksDB C API's handles; declared here so that callers that do not
  * pass them need not include <rocksdb/c.h>. */
@@ -49,59 +193,33 @@ typedef struct rocksdb_options_t rocksdb_options_t;
  * options in the database's own OPTIONS file and stand-ins that carry the
  * comparator's and merge operator's names: every file is still backed up
  * and checked byte for byte, but keys of a column family with a stand-in
- * comparator are not read (see kvault_verify_report.not_checked). The
- * caller keeps ownership of every object. */
+ * comparator are not read (see kvault_verify_report.not_checked). */
+#define KVAULT_DB_OPTIONS_VERSION 1
 typedef struct kvault_db_options {
+    unsigned int version;                    /* KVAULT_DB_OPTIONS_VERSION */
     rocksdb_options_t *options;              /* for every column family not
                                                 listed below; NULL = none */
     size_t ncf;                              /* per column family: */
     const char *const *cf_names;
     rocksdb_options_t *const *cf_options;
 } kvault_db_options;
-
-typedef struct kvault kvault;
-
-/* Progress of a long transfer: bytes moved so far out of total. Called from
- * worker threads, at most a few times a second. */
-typedef void (*kvault_progress_cb)(uint64_t done, uint64_t total, void *payload);
-
-typedef struct kvault_options {
-    int workers;              /* concurrent transfers; 0 = default (8) */
-    uint64_t part_size;       /* bytes per part of a large file; 0 = automatic */
-    uint64_t memory_budget;   /* bytes of part buffers for the process; 0 = default */
-    uint64_t rate_limit;      /* bytes per second for the process; 0 = unlimited */
-    kvault_progress_cb progress;
-    void *progress_payload;
-} kvault_options;
-
-/* Last error message on this thread ("" when none). */
-const char *kvault_errmsg(void);
-
-/* Sets how much the library writes to stderr: 0 errors only, 1 info, 2 debug. */
-void kvault_set_verbosity(int level);
-
-/* Opens a store: "/path", "file:///path", "s3://bucket/prefix", "az://...",
- * "gs://...", "hdfs://...". opts may be NULL. */
-int kvault_open(const char *store_url, const kvault_options *opts, kvault **out);
-void kvault_close(kvault *kv);
-
-/* Opens the store that holds the object a URL names and returns the object's
- * key inside it: "s3://b/x/y" opens s3://b with key "x/y"; "/tmp/f" opens the
- * local store at "/" with key "tmp/f". Free *key with kvault_free(). */
-int kvault_open_url(const char *url, const kvault_options *opts, kvault **out, char **key);
+#define KVAULT_DB_OPTIONS_INIT {KVAULT_DB_OPTIONS_VERSION, NULL, 0, NULL, NULL}
 
 /* ---- backups ---------------------------------------------------------- */
 
+#define KVAULT_BACKUP_OPTS_VERSION 1
 typedef struct kvault_backup_opts {
+    unsigned int version;     /* KVAULT_BACKUP_OPTS_VERSION */
     const char *env;          /* environment folder; NULL = "default" */
-    const char *wal_dir;      /* the database's WAL directory when it is not
-                                 the database directory and its info LOG
-                                 does not say; NULL = find it */
+    const char *wal_dir;      /* the database's WAL directory when neither its
+                                 OPTIONS file nor its info LOG says; NULL =
+                                 find it */
     const char *scratch_dir;  /* where kvault keeps its copy of the small
                                  files (CURRENT, MANIFEST, OPTIONS, WALs);
-                                 NULL = $TMPDIR, else /tmp */
+                                 NULL = kvault_options.tmp_dir */
     const kvault_db_options *db_options; /* NULL = the DB's OPTIONS file */
 } kvault_backup_opts;
+#define KVAULT_BACKUP_OPTS_INIT {KVAULT_BACKUP_OPTS_VERSION, NULL, NULL, NULL, NULL}
 
 /* What one backup holds; filled by backup, list and verify. */
 typedef struct kvault_backup_info {
@@ -114,7 +232,7 @@ typedef struct kvault_backup_info {
     uint64_t bytes;           /* bytes of all files in the backup */
     uint64_t files_new;       /* files stored by this backup (not referenced) */
     uint64_t bytes_new;       /* bytes stored by this backup */
-    uint64_t sequence;        /* latest sequence number of the source DB */
+    uint64_t sequence;        /* the restored database's latest sequence number */
     uint64_t bytes_checksummed; /* backup only: bytes read just to learn a CRC
                                    (SSTs missing from the local checksum cache) */
 } kvault_backup_info;
@@ -126,14 +244,14 @@ typedef struct kvault_backup_info {
  * a read-only open. The backup is the database as a crash at that moment
  * would leave it: its MANIFEST as it was, and every WAL record complete at
  * that moment (writes made with the WAL disabled are in it once flushed).
- * Needs one file descriptor per SST file. */
+ * Needs one file descriptor per SST file. opts may be NULL. */
 int kvault_backup(kvault *kv, const char *db_path, const kvault_backup_opts *opts,
                   kvault_backup_info *out);
 
 /* Backs up a live database handle that the caller keeps open and using, as
  * kvault_backup does, with file deletions paused and the WAL buffer written
  * out while kvault takes hold of the files. db_path is the path it was
- * opened at. */
+ * opened at. The handle may be used by other threads meanwhile. */
 int kvault_backup_live(kvault *kv, rocksdb_t *db, const char *db_path,
                        const kvault_backup_opts *opts, kvault_backup_info *out);
 
@@ -154,7 +272,9 @@ typedef struct kvault_env_info {
  * kvault_free(). */
 int kvault_list_envs(kvault *kv, kvault_env_info **out, size_t *count);
 
+#define KVAULT_RESTORE_OPTS_VERSION 1
 typedef struct kvault_restore_opts {
+    unsigned int version;     /* KVAULT_RESTORE_OPTS_VERSION */
     const char *env;          /* NULL = "default" */
     const char *backup_id;    /* NULL or "latest" = the newest */
     int force;                /* replace a non-empty destination */
@@ -162,6 +282,7 @@ typedef struct kvault_restore_opts {
                                             database opens; NULL = its own
                                             OPTIONS file */
 } kvault_restore_opts;
+#define KVAULT_RESTORE_OPTS_INIT {KVAULT_RESTORE_OPTS_VERSION, NULL, NULL, 0, NULL}
 
 /* Downloads a backup into a new directory beside dest_dir, checks every
  * file against the manifest, opens the result read-only, and only then
@@ -169,17 +290,20 @@ typedef struct kvault_restore_opts {
  * refused (KV_EEXIST) and left as it is; kvault holds that lock itself
  * while it swaps the directories. WAL files are restored into the database
  * directory, and an OPTIONS file that named another WAL directory is
- * rewritten not to. */
+ * rewritten not to. opts may be NULL. */
 int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest_dir,
                    kvault_backup_info *out);
 
+#define KVAULT_VERIFY_OPTS_VERSION 1
 typedef struct kvault_verify_opts {
+    unsigned int version;     /* KVAULT_VERIFY_OPTS_VERSION */
     const char *env;
     const char *backup_id;    /* NULL or "latest" */
     int restore_check;        /* also restore to a scratch dir and read every key */
     const kvault_db_options *db_options; /* for restore_check; NULL = the
                                             backup's own OPTIONS file */
 } kvault_verify_opts;
+#define KVAULT_VERIFY_OPTS_INIT {KVAULT_VERIFY_OPTS_VERSION, NULL, NULL, 0, NULL}
 
 typedef struct kvault_verify_report {
     kvault_backup_info backup;
@@ -192,9 +316,13 @@ typedef struct kvault_verify_report {
                                   checked and why; "" when everything was */
 } kvault_verify_report;
 
+/* Reads every object of a backup and checks it against the manifest.
+ * opts may be NULL. */
 int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_report *out);
 
+#define KVAULT_PRUNE_OPTS_VERSION 1
 typedef struct kvault_prune_opts {
+    unsigned int version;     /* KVAULT_PRUNE_OPTS_VERSION */
     const char *env;          /* NULL = "default" */
     int keep_last;            /* keep the newest N backups; at least 1 */
     int keep_days;            /* also keep backups younger than this; 0 = none */
@@ -203,6 +331,7 @@ typedef struct kvault_prune_opts {
                                    0 = 24 hours */
     int dry_run;              /* report what would go, remove nothing */
 } kvault_prune_opts;
+#define KVAULT_PRUNE_OPTS_INIT {KVAULT_PRUNE_OPTS_VERSION, NULL, 1, 0, 0, 0}
 
 typedef struct kvault_prune_report {
     uint64_t backups_kept;
@@ -248,6 +377,7 @@ int kvault_cat(kvault *kv, const char *key, int fd);
 
 int kvault_rm(kvault *kv, const char *key);
 
+/* Frees what the library returned through an out pointer (arrays, keys). */
 void kvault_free(void *p);
 
 #ifdef __cplusplus

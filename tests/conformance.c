@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "test_store.h"
 #include "test.h"
 #include "transfer/transfer.h"
 #include "util/crc32c.h"
@@ -677,7 +678,7 @@ int main(int argc, char **argv)
     if (list_count < 2)
         list_count = 2;
     if (getenv("KV_CONFORMANCE_VERBOSE"))
-        kvault_set_verbosity(1);
+        kvault_global_set(&(kvault_global){.version = KVAULT_GLOBAL_VERSION, .verbosity = 1});
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(run, sizeof run, "kvconf-%08lx%04x", (unsigned long)ts.tv_sec ^ (unsigned long)ts.tv_nsec,
              (unsigned)getpid() & 0xffff);
@@ -686,7 +687,7 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 2;
     }
-    if (kv_store_open(url, NULL, &st) != KV_OK) {
+    if (kvt_store_open(url, &st) != KV_OK) {
         fprintf(stderr, "cannot open '%s': %s\n", url, kv_errmsg());
         kv_rm_rf(tmpdir);
         return 2;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "store/store.h"
+#include "test_store.h"
 #include "transfer/transfer.h"
 #include "util/err.h"
 
@@ -23,7 +24,7 @@ int main(int argc, char **argv)
 {
     int put = argc == 4 && strcmp(argv[1], "put") == 0;
     const char *url = put ? argv[3] : argv[2], *file = put ? argv[2] : argv[3], *key;
-    kv_xfer_opts o = {4, 5 << 20, 0, NULL, NULL};
+    kv_xfer_opts o = {.workers = 4, .part_size = 5 << 20};
     kv_xfer_item it = {file, NULL, 0, 0, 0, 0, 0};
     kv_object_info info;
     kv_store *st = NULL;
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
         return 2;
     }
     it.key = key;
-    rc = kv_store_open(store, NULL, &st);
+    rc = kvt_store_open(store, &st);
     if (rc == KV_OK && put) {
         rc = stat(file, &sb) == 0 ? KV_OK : kv_seterr(KV_ENOTFOUND, "no file %s", file);
         it.size = (uint64_t)sb.st_size;

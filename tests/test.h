@@ -55,6 +55,28 @@ static int kvt_failed_checks;
         }                                                                        \
     } while (0)
 
+/* Opens url as the CLI does: settings (credentials, endpoints, cache
+ * directory) from the environment, which the library itself never reads;
+ * workers, part size and progress from o (may be NULL). */
+static inline int kvt_open(const char *url, const kvault_options *o, kvault **kv)
+{
+    kvault_config *cfg;
+    kvault_options opts;
+    int rc = kvault_config_from_env(&cfg);
+    if (rc)
+        return rc;
+    opts = *kvault_config_options(cfg);
+    if (o) {
+        opts.workers = o->workers;
+        opts.part_size = o->part_size;
+        opts.progress = o->progress;
+        opts.progress_payload = o->progress_payload;
+    }
+    rc = kvault_open(url, &opts, kv);
+    kvault_config_free(cfg);
+    return rc;
+}
+
 typedef struct {
     const char *name;
     void (*fn)(void);

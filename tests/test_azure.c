@@ -109,11 +109,11 @@ static void remove_all(kvault *kv)
 
 static void backup_restore_verify_at(const char *url, const char *name)
 {
-    kvault_options o = {.workers = 4, .part_size = PART};
-    kvault_backup_opts bo = {"e2e"};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = PART};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
     kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {"e2e", NULL, 0};
-    kvault_verify_opts vo = {"e2e", NULL, 1};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
     kvault_verify_report rep;
     kvault_object *objs = NULL;
     size_t n = 0, big = 0;
@@ -124,7 +124,7 @@ static void backup_restore_verify_at(const char *url, const char *name)
     snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
     snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
     CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
             (unsigned long long)b1.files, (unsigned long long)b1.bytes);
@@ -183,7 +183,7 @@ static void development_storage_shortcut(void)
     use_env("UseDevelopmentStorage=true", NULL, NULL, NULL, env("KV_AZURITE_ENDPOINT"));
     snprintf(url, sizeof url, "%s/devshortcut", base_url);
     snprintf(path, sizeof path, "%s/small", tmp);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK_OK(kvault_put_file(kv, path, "small"));
     CHECK_OK(kvault_stat(kv, "small", &info));
     CHECK_EQ_U64(info.size, 12);
@@ -203,7 +203,7 @@ static void wrong_key_is_an_auth_error(void)
     char url[600];
     use_env(NULL, "devstoreaccount1", bad, NULL, env("KV_AZURITE_ENDPOINT"));
     snprintf(url, sizeof url, "%s/wrongkey", base_url);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK(kvault_stat(kv, "anything", &info) == KV_EAUTH); /* HEAD: no body */
     fprintf(stderr, "  stat: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "AZURE_STORAGE_KEY"));
@@ -221,7 +221,7 @@ static void wrong_key_is_an_auth_error(void)
 
     /* not base64 at all: refused at open, the key not repeated */
     use_env(NULL, "devstoreaccount1", "not-a-key!", NULL, env("KV_AZURITE_ENDPOINT"));
-    CHECK(kvault_open(url, NULL, &kv) == KV_EAUTH);
+    CHECK(kvt_open(url, NULL, &kv) == KV_EAUTH);
     fprintf(stderr, "  open: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "not-a-key!") == NULL);
     use_dev_account();
@@ -233,7 +233,7 @@ static void no_credentials_say_what_to_set(void)
     char url[600];
     use_env(NULL, NULL, NULL, NULL, NULL);
     snprintf(url, sizeof url, "%s/nocreds", base_url);
-    CHECK(kvault_open(url, NULL, &kv) == KV_EAUTH);
+    CHECK(kvt_open(url, NULL, &kv) == KV_EAUTH);
     CHECK(strstr(kvault_errmsg(), "AZURE_STORAGE_CONNECTION_STRING"));
     use_dev_account();
 }
@@ -244,7 +244,7 @@ static int open_with_sas(const char *sas, const char *sub, kvault **kv)
     char url[600];
     use_env(NULL, "devstoreaccount1", NULL, sas, env("KV_AZURITE_ENDPOINT"));
     snprintf(url, sizeof url, "%s/%s", base_url, sub);
-    return kvault_open(url, NULL, kv);
+    return kvt_open(url, NULL, kv);
 }
 
 static void expired_sas_is_an_auth_error(void)
@@ -282,7 +282,7 @@ static void read_only_sas_reads_but_cannot_write(void)
     /* stored with the key, read with the SAS */
     use_dev_account();
     snprintf(url, sizeof url, "%s/readonly", base_url);
-    CHECK_OK(kvault_open(url, NULL, &writer));
+    CHECK_OK(kvt_open(url, NULL, &writer));
     CHECK_OK(kvault_put_file(writer, path, "present"));
     CHECK(make_sas("rl", 3600, sas, sizeof sas) == 0);
     CHECK_OK(open_with_sas(sas, "readonly", &kv));

@@ -427,8 +427,9 @@ static int fixture_open(void)
     fx.store = cat(fx.base, "store");
     fx.cache = cat(fx.base, "cache");
     mkdir(fx.store, 0755);
-    setenv("KVAULT_CACHE_DIR", fx.cache, 1);
-    return kvault_open(fx.store, NULL, &fx.kv);
+    return kvault_open(fx.store, &(kvault_options){.version = KVAULT_OPTIONS_VERSION,
+                                                   .cache_dir = fx.cache},
+                       &fx.kv);
 }
 
 static void fixture_close(void)
@@ -459,14 +460,14 @@ static const model big = {30000, 6000}; /* 4 CFs x 30k keys, then +18k */
 static void incremental_body(void)
 {
     kvault_backup_info b1, b2, b3, b4, r;
-    kvault_restore_opts ro = {0};
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
     json_t *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL;
     kvault_backup_info *list = NULL;
     size_t n = 0;
     delta d;
     char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2"), *r3 = cat(fx.base, "r3");
     char *stale = cat(fx.base, "kvault-backup-2147483646-abcdef");
-    kvault_backup_opts bo = {.scratch_dir = fx.base};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .scratch_dir = fx.base};
 
     CHECK(db_create(fx.db, &big, 1) == 0);
     CHECK(mkdir(stale, 0755) == 0); /* left by a backup whose process died */
@@ -546,7 +547,7 @@ static void incremental_body(void)
     CHECK(count_entries(fx.base, ".kvault-") == 0);
 
     /* latest */
-    ro = (kvault_restore_opts){0};
+    ro = (kvault_restore_opts)KVAULT_RESTORE_OPTS_INIT;
     CHECK_OK(kvault_restore(fx.kv, &ro, r3, &r));
     CHECK_STR(r.id, b4.id);
     CHECK(db_matches(r3, &big, 2) == 0);
@@ -571,9 +572,9 @@ static const model small = {4000, 1000};
 static void live_body(void)
 {
     kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {0};
-    kvault_backup_opts bo = {"live-test"};
-    kvault_verify_opts vo = {"live-test", NULL, 1};
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "live-test"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "live-test", .restore_check = 1};
     kvault_verify_report rep;
     char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2"), *r9 = cat(fx.base, "r9");
     db d;
@@ -618,7 +619,7 @@ static void live_body(void)
     CHECK(strstr(kvault_errmsg(), ro.backup_id) && strstr(kvault_errmsg(), "live-test"));
     bo.env = "../escape";
     CHECK(kvault_backup(fx.kv, fx.db, &bo, &b1) == KV_EINVAL);
-    CHECK(strstr(kvault_errmsg(), "--env"));
+    CHECK(strstr(kvault_errmsg(), "env '../escape'"));
     free(r1);
     free(r2);
     free(r9);
@@ -632,8 +633,8 @@ static void test_live(void)
 static void corrupt_body(void)
 {
     kvault_backup_info b, r;
-    kvault_restore_opts ro = {0};
-    kvault_verify_opts vo = {0};
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_verify_opts vo = KVAULT_VERIFY_OPTS_INIT;
     kvault_verify_report rep;
     char *dest = cat(fx.base, "restored"), *key, *path;
     struct stat st;
@@ -694,7 +695,7 @@ static int plant_hostile_manifest(const kvault_backup_info *b)
 static void hostile_body(void)
 {
     kvault_backup_info b, r, *list;
-    kvault_restore_opts ro = {0};
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
     char *dest = cat(fx.base, "restored");
     const char *key = HOSTILE_DIR "/manifest.json";
     size_t n;
@@ -858,11 +859,11 @@ static int plant_attempt(const char *date, const char *id)
 
 static void prune_body(void)
 {
-    kvault_backup_opts bo = {"prune-test"};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "prune-test"};
     kvault_backup_info b1, b2, b3, r, *list = NULL;
-    kvault_restore_opts ro = {"prune-test", NULL, 0};
-    kvault_verify_opts vo = {"prune-test", NULL, 1};
-    kvault_prune_opts po = {.env = "prune-test", .keep_last = 1, .dry_run = 1};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "prune-test"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "prune-test", .restore_check = 1};
+    kvault_prune_opts po = {.version = KVAULT_PRUNE_OPTS_VERSION, .env = "prune-test", .keep_last = 1, .dry_run = 1};
     kvault_prune_report rep;
     kvault_verify_report vr;
     char recent[64], *r3 = cat(fx.base, "r3");
@@ -886,7 +887,7 @@ static void prune_body(void)
 
     po.keep_last = 0;
     CHECK(kvault_prune(fx.kv, &po, &rep) == KV_EINVAL);
-    CHECK(strstr(kvault_errmsg(), "--keep-last"));
+    CHECK(strstr(kvault_errmsg(), "kvault_prune_opts.keep_last"));
 
     po.keep_last = 1; /* dry run: reports, removes nothing */
     CHECK_OK(kvault_prune(fx.kv, &po, &rep));

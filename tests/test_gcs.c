@@ -134,11 +134,11 @@ static void remove_all(kvault *kv)
 
 static void backup_restore_verify_at(const char *url, const char *name, uint64_t part)
 {
-    kvault_options o = {.workers = 4, .part_size = part};
-    kvault_backup_opts bo = {"e2e"};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = part};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
     kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {"e2e", NULL, 0};
-    kvault_verify_opts vo = {"e2e", NULL, 1};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
     kvault_verify_report rep;
     kvault_object *objs = NULL;
     size_t n = 0, big = 0;
@@ -149,7 +149,7 @@ static void backup_restore_verify_at(const char *url, const char *name, uint64_t
     snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
     snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
     CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
             (unsigned long long)b1.files, (unsigned long long)b1.bytes);
@@ -205,7 +205,7 @@ static void server_backup_restore_verify_composed(void)
 /* 40 parts: two compose levels (32 + 8 into temporaries, then the key). */
 static void server_compose_tree(void)
 {
-    kvault_options o = {.workers = 4, .part_size = 256u << 10};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = 256u << 10};
     kvault *kv = NULL;
     kvault_object *objs = NULL;
     size_t n = 0, size = 40 * (256u << 10) - 1000;
@@ -217,7 +217,7 @@ static void server_compose_tree(void)
     snprintf(path, sizeof path, "%s/tree.bin", tmp);
     snprintf(back, sizeof back, "%s/tree.back", tmp);
     CHECK(write_random_file(path, size, 7) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK_OK(kvault_put_file(kv, path, "tree.bin"));
     CHECK(server_hook("stats", NULL, "compose_calls") == 3);
     CHECK_OK(kvault_ls(kv, "", &objs, &n));
@@ -231,7 +231,7 @@ static void server_compose_tree(void)
 
 static void dropped_connection_is_resumed(void)
 {
-    kvault_options o = {.workers = 2, .part_size = 64u << 20};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 2, .part_size = 64u << 20};
     kvault *kv = NULL;
     size_t size = 2u << 20; /* 8 chunks of 256 KiB in one resumable put */
     char url[600], path[128], back[128];
@@ -241,7 +241,7 @@ static void dropped_connection_is_resumed(void)
     snprintf(path, sizeof path, "%s/dropped.bin", tmp);
     snprintf(back, sizeof back, "%s/dropped.back", tmp);
     CHECK(write_random_file(path, size, 11) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK(server_hook("reset", NULL, NULL) == 0);
     CHECK(server_hook("faults", "{\"drop_chunk\": 4}", NULL) == 0);
     CHECK_OK(kvault_put_file(kv, path, "dropped.bin"));
@@ -269,7 +269,7 @@ static void short_lived_tokens_are_refreshed(void)
     CHECK(write_random_file(path, 1000, 3) == 0);
     CHECK(server_hook("faults", "{\"token_ttl\": 4}", NULL) == 0);
     CHECK(server_hook("reset", NULL, NULL) == 0);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     for (int i = 0; i < 3; i++) {
         CHECK_OK(kvault_put_file(kv, path, "small"));
         CHECK_OK(kvault_stat(kv, "small", &info));
@@ -294,7 +294,7 @@ static void wrong_credentials_are_clear_errors(void)
     /* a key file that is not there */
     snprintf(missing, sizeof missing, "%s/no-such-key.json", tmp);
     use_server(missing);
-    CHECK(kvault_open(url, NULL, &kv) == KV_EAUTH);
+    CHECK(kvt_open(url, NULL, &kv) == KV_EAUTH);
     fprintf(stderr, "  open: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "GOOGLE_APPLICATION_CREDENTIALS"));
 
@@ -307,7 +307,7 @@ static void wrong_credentials_are_clear_errors(void)
              "'%s' '%s/other.pem' '%s'", tmp, env("KV_GCS_SERVER_CREDENTIALS"), tmp, other);
     CHECK(system(cmd) == 0);
     use_server(other);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK(kvault_stat(kv, "anything", &info) == KV_EAUTH);
     fprintf(stderr, "  stat: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "invalid_grant"));
@@ -319,7 +319,7 @@ static void wrong_credentials_are_clear_errors(void)
     /* a bearer token the server never issued: 401 */
     use_server(NULL);
     setenv("KVAULT_GCS_TOKEN", "ya29.not-a-real-token", 1);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK(kvault_stat(kv, "anything", &info) == KV_EAUTH);
     fprintf(stderr, "  stat: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "HTTP 401"));
@@ -330,7 +330,7 @@ static void wrong_credentials_are_clear_errors(void)
     use_server(NULL);
     unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
     setenv("GCE_METADATA_HOST", "127.0.0.1:1", 1);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK(kvault_stat(kv, "anything", &info) == KV_EAUTH);
     fprintf(stderr, "  stat: %s\n", kvault_errmsg());
     CHECK(strstr(kvault_errmsg(), "GOOGLE_APPLICATION_CREDENTIALS"));
@@ -361,7 +361,7 @@ static void interop_with_google_client(void)
     snprintf(b_back, sizeof b_back, "%s/by-node.back", tmp);
     CHECK(write_random_file(a, 3u << 20, 21) == 0);
     CHECK(write_random_file(b, (3u << 20) + 17, 22) == 0);
-    CHECK_OK(kvault_open(url, NULL, &kv));
+    CHECK_OK(kvt_open(url, NULL, &kv));
     CHECK_OK(kvault_put_file(kv, a, "by-kvault"));
     {
         char key[600];

@@ -16,6 +16,7 @@
 
 #include "http/http.h"
 #include "store/store.h"
+#include "test_store.h"
 #include "e2e_db.h"
 #include "test.h"
 #include "util/err.h"
@@ -125,11 +126,11 @@ static const kvt_db model = {NBIG, NSMALL};
 
 static void backup_restore_verify(void)
 {
-    kvault_options o = {.workers = 4, .part_size = PART};
-    kvault_backup_opts bo = {"e2e"};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = PART};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
     kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {"e2e", NULL, 0};
-    kvault_verify_opts vo = {"e2e", NULL, 1};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
     kvault_verify_report rep;
     kvault_object *objs = NULL;
     size_t n = 0;
@@ -141,7 +142,7 @@ static void backup_restore_verify(void)
     snprintf(out2, sizeof out2, "%s/restore2", tmp);
     CHECK(concats >= 0);
     CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  backup 1: %s, %llu files, %llu bytes\n", b1.id,
             (unsigned long long)b1.files, (unsigned long long)b1.bytes);
@@ -191,7 +192,7 @@ static void dropped_upload_leaves_nothing(void)
     size_t got = 0;
     int rc;
     split_url(nn, path);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     /* a single put, called without the retrying wrapper */
     CHECK(control("drop_after=300000", "dropped") >= 0);
     CHECK(st->ops->put(st, "drop/single", data, len, NULL) == KV_ETRANSIENT);
@@ -236,11 +237,11 @@ static void permission_denied_is_clear(void)
         fclose(f);
     }
     setenv("HADOOP_USER_NAME", "alice", 1);
-    CHECK_OK(kvault_open(base, NULL, &kv));
+    CHECK_OK(kvt_open(base, NULL, &kv));
     CHECK_OK(kvault_put_file(kv, file, "home/x"));
     kvault_close(kv);
     setenv("HADOOP_USER_NAME", "bob", 1);
-    CHECK_OK(kvault_open(base, NULL, &kv));
+    CHECK_OK(kvt_open(base, NULL, &kv));
     rc = kvault_put_file(kv, file, "home/y");
     fprintf(stderr, "  as bob: %s\n", kvault_errmsg());
     CHECK(rc == KV_EAUTH);
@@ -251,7 +252,7 @@ static void permission_denied_is_clear(void)
     CHECK(kvault_rm(kv, "home/x") == KV_EAUTH);
     kvault_close(kv);
     setenv("HADOOP_USER_NAME", "alice", 1);
-    CHECK_OK(kvault_open(base, NULL, &kv));
+    CHECK_OK(kvt_open(base, NULL, &kv));
     CHECK_OK(kvault_rm(kv, "home/x"));
     kvault_close(kv);
     unsetenv("HADOOP_USER_NAME");
@@ -263,7 +264,7 @@ static void checksum_mismatch_is_detected(void)
     unsigned char *data = pattern(PART + 5000);
     kv_store *st = NULL;
     kv_object_info info;
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK_OK(kv_store_put(st, "sum/good", data, PART + 5000, NULL));
     CHECK(control("flip_checksum=1", NULL) == 0);
     CHECK(st->ops->put(st, "sum/bad", data, PART + 5000, NULL) == KV_ECORRUPT);
@@ -289,7 +290,7 @@ static void liststatus_fallback(void)
     kv_store *st = NULL;
     int n = 0;
     CHECK(control("liststatus_batch=0", NULL) == 0);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     for (int i = 0; i < 5; i++) {
         char k[32];
         snprintf(k, sizeof k, "fallback/k%d", i);
@@ -314,14 +315,14 @@ static void delegation_token(void)
     clean_env();
     top_url("token", base);
     setenv("KVAULT_HDFS_DELEGATION", "kvtesttoken", 1);
-    CHECK_OK(kv_store_open(base, NULL, &st));
+    CHECK_OK(kvt_store_open(base, &st));
     CHECK_OK(kv_store_put(st, "token/obj", "token", 5, NULL));
     CHECK_OK(kv_store_get(st, "token/obj", 0, sizeof buf, buf, &got));
     CHECK(got == 5 && memcmp(buf, "token", 5) == 0);
     CHECK_OK(kv_store_remove(st, "token/obj"));
     kv_store_close(st);
     setenv("KVAULT_HDFS_DELEGATION", "not-a-token", 1);
-    CHECK_OK(kv_store_open(base, NULL, &st));
+    CHECK_OK(kvt_store_open(base, &st));
     CHECK(kv_store_put(st, "token/obj", "x", 1, NULL) == KV_EAUTH);
     CHECK(strstr(kv_errmsg(), "SecurityException"));
     kv_store_close(st);
@@ -337,19 +338,19 @@ static void datanode_rewrite(void)
     CHECK(dn != NULL);
     snprintf(rule, sizeof rule, "127.0.0.1:%s=localhost:%s", dn, dn);
     setenv("KVAULT_HDFS_DATANODE_REWRITE", rule, 1);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK_OK(kv_store_put(st, "rewrite/obj", "x", 1, NULL));
     CHECK_OK(kv_store_remove(st, "rewrite/obj"));
     kv_store_close(st);
     /* a rule that sends the data nowhere shows that it is applied */
     snprintf(rule, sizeof rule, "127.0.0.1:%s=127.0.0.1:1", dn);
     setenv("KVAULT_HDFS_DATANODE_REWRITE", rule, 1);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK(st->ops->put(st, "rewrite/obj", "x", 1, NULL) == KV_ETRANSIENT);
     CHECK(strstr(kv_errmsg(), "127.0.0.1:1"));
     kv_store_close(st);
     setenv("KVAULT_HDFS_DATANODE_REWRITE", "nonsense", 1);
-    CHECK(kv_store_open(url, NULL, &st) == KV_EINVAL);
+    CHECK(kvt_store_open(url, &st) == KV_EINVAL);
     unsetenv("KVAULT_HDFS_DATANODE_REWRITE");
 }
 
@@ -358,7 +359,7 @@ static void native_library_missing(void)
     clean_env();
     kv_store *st = NULL;
     setenv("KVAULT_HDFS_NATIVE", "1", 1);
-    CHECK(kv_store_open(url, NULL, &st) == KV_EUNSUPPORTED);
+    CHECK(kvt_store_open(url, &st) == KV_EUNSUPPORTED);
     fprintf(stderr, "  %s\n", kv_errmsg());
     CHECK(strstr(kv_errmsg(), "libhdfs3.so"));
     unsetenv("KVAULT_HDFS_NATIVE");
@@ -371,7 +372,7 @@ static void key_over_directory_refused(void)
     kv_store *st = NULL;
     kv_object_info info;
     clean_env();
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK_OK(kv_store_put(st, "dirkey/inner", "x", 1, NULL));
     CHECK(kv_store_put(st, "dirkey", "y", 1, NULL) == KV_EEXIST);
     CHECK(strstr(kv_errmsg(), "is a directory"));
@@ -386,7 +387,7 @@ static void standby_is_transient(void)
     clean_env();
     kv_store *st = NULL;
     kv_object_info info;
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK_OK(kv_store_put(st, "standby/obj", "abc", 3, NULL));
     CHECK(control("fail_op=GETFILESTATUS&exception=StandbyException&times=1", NULL) == 0);
     CHECK(st->ops->stat(st, "standby/obj", &info) == KV_ETRANSIENT);
@@ -410,7 +411,7 @@ static void kerberos_required_is_clear(void)
     snprintf(ccache, sizeof ccache, "FILE:/nonexistent/kvault-test-%d", (int)getpid());
     setenv("KRB5CCNAME", ccache, 1);
     CHECK(control("kerberos=1", NULL) == 0);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK(kv_store_stat(st, "krb/obj", &info) == KV_EAUTH);
     fprintf(stderr, "  kerberos off: %s\n", kv_errmsg());
     CHECK(strstr(kv_errmsg(), "(HTTP 401)") && strstr(kv_errmsg(), "KVAULT_HDFS_KERBEROS=1"));
@@ -418,7 +419,7 @@ static void kerberos_required_is_clear(void)
     st = NULL;
 
     setenv("KVAULT_HDFS_KERBEROS", "1", 1);
-    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK_OK(kvt_store_open(url, &st));
     CHECK(kv_store_stat(st, "krb/obj", &info) == KV_EAUTH);
     fprintf(stderr, "  kerberos on, no ticket: %s\n", kv_errmsg());
     CHECK(strstr(kv_errmsg(), "(HTTP 401)") && strstr(kv_errmsg(), "kinit"));

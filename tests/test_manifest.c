@@ -237,7 +237,7 @@ static void test_env_and_ids(void)
     CHECK_STR(env, "default");
     CHECK_OK(kv_env_resolve("prod-eu_1.x", &env));
     CHECK(kv_env_resolve(".hidden", &env) == KV_EINVAL);
-    CHECK(strstr(kvault_errmsg(), "--env"));
+    CHECK(strstr(kvault_errmsg(), "env '.hidden'"));
     CHECK(kv_env_resolve("a/b", &env) == KV_EINVAL);
     CHECK(kv_env_resolve("..", &env) == KV_EINVAL);
     CHECK(kv_env_resolve("", &env) == KV_EINVAL);

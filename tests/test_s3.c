@@ -11,6 +11,7 @@
 
 #include "store/s3.h"
 #include "store/store.h"
+#include "test_store.h"
 #include "test.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -22,9 +23,8 @@ static kv_store *st;         /* opened on base_url with the real settings */
 static int open_store(const char *sub, int max_retries, kv_store **out)
 {
     char url[640];
-    kv_store_opts o = {0, 0, max_retries};
     snprintf(url, sizeof url, "%s%s%s", base_url, *sub ? "/" : "", sub);
-    return kv_store_open(url, &o, out);
+    return kvt_store_open_retries(url, max_retries, out);
 }
 
 /* Sets name=value for the duration of a case; restore_env() undoes all. */
@@ -164,7 +164,7 @@ static void missing_bucket_is_not_found(void)
     char name[64], url[96];
     snprintf(name, sizeof name, "kv-missing-%ld", (long)getpid());
     snprintf(url, sizeof url, "s3://%s/p", name);
-    CHECK_OK(kv_store_open(url, NULL, &nb));
+    CHECK_OK(kvt_store_open(url, &nb));
     rc = kv_store_put(nb, "k", "x", 1, NULL);
     fprintf(stderr, "  put: %s\n", kvault_errmsg());
     CHECK(rc == KV_ENOTFOUND);
@@ -415,7 +415,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (getenv("KV_TEST_VERBOSE"))
-        kvault_set_verbosity(atoi(getenv("KV_TEST_VERBOSE")));
+        kvault_global_set(&(kvault_global){.version = KVAULT_GLOBAL_VERSION, .verbosity = atoi(getenv("KV_TEST_VERBOSE"))});
     rc = kvt_run(cases, argc - 1, argv + 1);
     /* every case cleans up after itself */
     if (kv_store_list(st, "", collect, &left) != KV_OK || left.n != 0) {

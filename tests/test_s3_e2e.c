@@ -21,11 +21,11 @@ static const kvt_db model = {NBIG, NSMALL};
 
 static void backup_restore_verify(void)
 {
-    kvault_options o = {.workers = 4, .part_size = PART};
-    kvault_backup_opts bo = {"e2e"};
+    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = PART};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
     kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {"e2e", NULL, 0};
-    kvault_verify_opts vo = {"e2e", NULL, 1};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
     kvault_verify_report rep;
     kvault_object *objs = NULL, big;
     size_t n = 0, multipart = 0;
@@ -36,7 +36,7 @@ static void backup_restore_verify(void)
     snprintf(out1, sizeof out1, "%s/restore1", tmp);
     snprintf(out2, sizeof out2, "%s/restore2", tmp);
     CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvault_open(url, &o, &kv));
+    CHECK_OK(kvt_open(url, &o, &kv));
     CHECK_OK(kvault_backup(kv, db, &bo, &b1));
     fprintf(stderr, "  backup 1: %s, %llu files, %llu bytes\n", b1.id,
             (unsigned long long)b1.files, (unsigned long long)b1.bytes);

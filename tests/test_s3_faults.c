@@ -12,6 +12,7 @@
 
 #include "store/s3.h"
 #include "store/store.h"
+#include "test_store.h"
 #include "test.h"
 #include "transfer/transfer.h"
 #include "util/err.h"
@@ -27,14 +28,13 @@ static char tmpdir[64];
 static int open_via(const char *endpoint, const char *sub, int max_retries, kv_store **out)
 {
     char url[640], *saved = NULL;
-    kv_store_opts o = {0, 0, max_retries};
     int rc;
     snprintf(url, sizeof url, "%s/%s", base_url, sub);
     if (endpoint) {
         saved = strdup(getenv("AWS_ENDPOINT_URL"));
         setenv("AWS_ENDPOINT_URL", endpoint, 1);
     }
-    rc = kv_store_open(url, &o, out);
+    rc = kvt_store_open_retries(url, max_retries, out);
     if (saved) {
         setenv("AWS_ENDPOINT_URL", saved, 1);
         free(saved);
@@ -100,7 +100,7 @@ static int make_files(files *f)
 static int download_and_compare(kv_store *st, files *f)
 {
     kv_xfer_item items[NSMALL + 1];
-    kv_xfer_opts o = {4, 5 * MIB, 0, NULL, NULL};
+    kv_xfer_opts o = {.workers = 4, .part_size = 5 * MIB};
     int rc;
     for (int i = 0; i <= NSMALL; i++) {
         items[i] = (kv_xfer_item){f->down[i], f->key[i], f->items[i].size, 1,
@@ -126,7 +126,7 @@ static int count_upload(const char *key, const char *upload_id, void *p)
 static void faulty_network_keeps_data_intact(void)
 {
     static files f;
-    kv_xfer_opts o = {4, 5 * MIB, 0, NULL, NULL};
+    kv_xfer_opts o = {.workers = 4, .part_size = 5 * MIB};
     kv_store *faulty = NULL, *direct = NULL;
     int open_uploads = 0;
 
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (getenv("KV_TEST_VERBOSE"))
-        kvault_set_verbosity(atoi(getenv("KV_TEST_VERBOSE")));
+        kvault_global_set(&(kvault_global){.version = KVAULT_GLOBAL_VERSION, .verbosity = atoi(getenv("KV_TEST_VERBOSE"))});
     rc = kvt_run(cases, argc - 1, argv + 1);
     kv_rm_rf(tmpdir);
     return rc;

@@ -189,7 +189,7 @@ static int app_check(const char *path)
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-static char *base;
+static char *base, *cache;
 
 static char *path_in(const char *name)
 {
@@ -201,7 +201,8 @@ static kvault *open_store(void)
 {
     char *store = path_in("store");
     kvault *kv = NULL;
-    if (kvault_open(store, NULL, &kv) != KV_OK)
+    if (kvault_open(store, &(kvault_options){.version = KVAULT_OPTIONS_VERSION, .cache_dir = cache},
+                    &kv) != KV_OK)
         fprintf(stderr, "  cannot open the store: %s\n", kvault_errmsg());
     free(store);
     return kv;
@@ -217,28 +218,28 @@ static void test_application_options(void)
     kvault_verify_report rep;
     app a;
     rocksdb_options_t *opts;
-    kvault_db_options dbo = {0};
+    kvault_db_options dbo = KVAULT_DB_OPTIONS_INIT;
 
     CHECK(app_open(db, &a) == 0 && app_write(&a) == 0);
     app_close(&a);
 
     /* without the application's code: backed up byte for byte, keys unread */
-    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.env = "app"}, &b));
-    CHECK_OK(kvault_verify(kv, &(kvault_verify_opts){.env = "app", .restore_check = 1}, &rep));
+    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.version = KVAULT_BACKUP_OPTS_VERSION, .env = "app"}, &b));
+    CHECK_OK(kvault_verify(kv, &(kvault_verify_opts){.version = KVAULT_VERIFY_OPTS_VERSION, .env = "app", .restore_check = 1}, &rep));
     CHECK(strstr(rep.not_checked, "comparator 'test.reverse'"));
     CHECK_EQ_U64(rep.keys, 0);
-    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.env = "app"}, r1, &r));
+    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.version = KVAULT_RESTORE_OPTS_VERSION, .env = "app"}, r1, &r));
     CHECK(app_check(r1) == 0);
 
     /* with it: every key read with the real comparator and merge operator */
     opts = app_options(&a);
     dbo.options = opts;
-    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.env = "app", .db_options = &dbo}, &b));
-    CHECK_OK(kvault_verify(kv, &(kvault_verify_opts){.env = "app", .restore_check = 1,
+    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.version = KVAULT_BACKUP_OPTS_VERSION, .env = "app", .db_options = &dbo}, &b));
+    CHECK_OK(kvault_verify(kv, &(kvault_verify_opts){.version = KVAULT_VERIFY_OPTS_VERSION, .env = "app", .restore_check = 1,
                                                      .db_options = &dbo}, &rep));
     CHECK_STR(rep.not_checked, "");
     CHECK_EQ_U64(rep.keys, NCF * NKEYS);
-    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.env = "app", .db_options = &dbo}, r2, &r));
+    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.version = KVAULT_RESTORE_OPTS_VERSION, .env = "app", .db_options = &dbo}, r2, &r));
     CHECK(app_check(r2) == 0);
     rocksdb_options_destroy(opts);
     rocksdb_comparator_destroy(a.cmp);
@@ -252,13 +253,13 @@ static void test_live_handle(void)
 {
     char *db = path_in("live-db"), *r1 = path_in("live-r1");
     kvault *kv = open_store();
-    kvault_db_options dbo = {0};
+    kvault_db_options dbo = KVAULT_DB_OPTIONS_INIT;
     kvault_backup_info b, r;
     app a;
 
     CHECK(app_open(db, &a) == 0 && app_write(&a) == 0);
     dbo.options = a.opts;
-    CHECK_OK(kvault_backup_live(kv, a.db, db, &(kvault_backup_opts){.env = "live", .db_options = &dbo},
+    CHECK_OK(kvault_backup_live(kv, a.db, db, &(kvault_backup_opts){.version = KVAULT_BACKUP_OPTS_VERSION, .env = "live", .db_options = &dbo},
                                 &b));
     CHECK_EQ_U64(b.sequence, rocksdb_get_latest_sequence_number(a.db));
     /* file deletions resume: a flush and a full compaction still clean up */
@@ -271,7 +272,7 @@ static void test_live_handle(void)
     }
     app_close(&a);
     dbo.options = app_options(&a); /* the handle's options are gone with it */
-    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.env = "live", .db_options = &dbo}, r1, &r));
+    CHECK_OK(kvault_restore(kv, &(kvault_restore_opts){.version = KVAULT_RESTORE_OPTS_VERSION, .env = "live", .db_options = &dbo}, r1, &r));
     CHECK(app_check(r1) == 0);
     rocksdb_options_destroy(dbo.options);
     rocksdb_comparator_destroy(a.cmp);
@@ -370,13 +371,13 @@ static void test_open_files_limit(void)
     low = old;
     low.rlim_cur = 100;
     CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
-    CHECK(kvault_backup(kv, db, &(kvault_backup_opts){.env = "many"}, &b) == KV_EIO);
+    CHECK(kvault_backup(kv, db, &(kvault_backup_opts){.version = KVAULT_BACKUP_OPTS_VERSION, .env = "many"}, &b) == KV_EIO);
     CHECK(strstr(kvault_errmsg(), "too many open files") && strstr(kvault_errmsg(), "ulimit -n"));
     CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
     CHECK_OK(kvault_list(kv, "many", &list, &n));
     CHECK_EQ_U64(n, 0);
     kvault_free(list);
-    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.env = "many"}, &b));
+    CHECK_OK(kvault_backup(kv, db, &(kvault_backup_opts){.version = KVAULT_BACKUP_OPTS_VERSION, .env = "many"}, &b));
     CHECK(b.files > 120);
     rocksdb_flushoptions_destroy(fo);
     rocksdb_writeoptions_destroy(wo);
@@ -395,12 +396,11 @@ int main(int argc, char **argv)
         {NULL, NULL},
     };
     const char *tmp = getenv("TMPDIR");
-    char *cache, *cmd;
+    char *cmd;
     int rc;
     if (asprintf(&base, "%s/kvault-source-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(base))
         return 1;
     cache = path_in("cache");
-    setenv("KVAULT_CACHE_DIR", cache, 1);
     rc = kvt_run(cases, argc, argv);
     if (asprintf(&cmd, "rm -rf '%s'", base) > 0 && system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", base);

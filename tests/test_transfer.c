@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "test_store.h"
 #include "test.h"
 #include "transfer/transfer.h"
 #include "util/crc32c.h"
@@ -56,7 +57,7 @@ static int open_store(kv_store **st)
 {
     char url[128];
     snprintf(url, sizeof url, "file://%s/store", tmpdir);
-    return kv_store_open(url, NULL, st);
+    return kvt_store_open(url, st);
 }
 
 /* ---- memory budget ---------------------------------------------------------- */
@@ -76,16 +77,17 @@ static void upload_stays_within_budget(void)
     CHECK(kv_xfer_budget_peak() >= MIB);
     CHECK(kv_xfer_budget_peak() <= (4 + 2) * MIB);
 
-    o.memory_budget = 2 * MIB;
+    kv_xfer_set_memory_budget(2 * MIB);
     kv_xfer_budget_reset_peak();
     CHECK_OK(kv_xfer_upload(st, &it, 1, &o));
     CHECK(kv_xfer_budget_peak() <= 2 * MIB);
 
     /* one part larger than the whole budget still goes, alone */
-    o.memory_budget = MIB / 2;
+    kv_xfer_set_memory_budget(MIB / 2);
     kv_xfer_budget_reset_peak();
     CHECK_OK(kv_xfer_upload(st, &it, 1, &o));
     CHECK_EQ_U64(kv_xfer_budget_peak(), MIB);
+    kv_xfer_set_memory_budget(0);
     kv_store_remove(st, it.key);
     kv_store_close(st);
 }
@@ -93,7 +95,7 @@ static void upload_stays_within_budget(void)
 static void download_and_cat_stay_within_budget(void)
 {
     kv_store *st;
-    kv_xfer_opts o = {.workers = 4, .part_size = MIB, .memory_budget = 3 * MIB};
+    kv_xfer_opts o = {.workers = 4, .part_size = MIB};
     kv_xfer_item up = {.local_path = local("big2"), .key = "budget/big2", .size = 32 * MIB};
     kv_xfer_item down = {.local_path = local("big2.back"), .key = "budget/big2",
                          .size = 32 * MIB, .check_crc = 1};
@@ -102,6 +104,7 @@ static void download_and_cat_stay_within_budget(void)
     int devnull = open("/dev/null", O_WRONLY);
     down.expect_crc32c = make_file(up.local_path, 32 * MIB, 2);
     CHECK_OK(open_store(&st));
+    kv_xfer_set_memory_budget(3 * MIB);
     CHECK_OK(kv_xfer_upload(st, &up, 1, &o));
 
     kv_xfer_budget_reset_peak();
@@ -115,6 +118,7 @@ static void download_and_cat_stay_within_budget(void)
     CHECK(kv_xfer_budget_peak() <= 3 * MIB);
     close(devnull);
     kv_store_remove(st, up.key);
+    kv_xfer_set_memory_budget(0);
     kv_store_close(st);
 }
 
@@ -189,7 +193,7 @@ typedef struct seen {
     uint64_t last_done, last_total;
 } seen;
 
-static void on_progress(uint64_t done, uint64_t total, void *payload)
+static int on_progress(uint64_t done, uint64_t total, void *payload)
 {
     seen *s = payload;
     pthread_mutex_lock(&s->lock);
@@ -199,6 +203,7 @@ static void on_progress(uint64_t done, uint64_t total, void *payload)
     s->last_done = done;
     s->last_total = total;
     pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 static void progress_reaches_total(void)
@@ -223,6 +228,32 @@ static void progress_reaches_total(void)
     CHECK_EQ_U64(s.last_done, s.last_total);
     for (int i = 0; i < 3; i++)
         kv_store_remove(st, it[i].key);
+    kv_store_close(st);
+}
+
+/* Returns non-zero at its first call: the caller asks to stop. */
+static int stop_at_once(uint64_t done, uint64_t total, void *payload)
+{
+    (void)done, (void)total;
+    return ++*(int *)payload >= 1;
+}
+
+/* A progress callback that asks to stop: the transfer ends with
+ * KV_ECANCELED, the multipart upload is aborted, nothing is stored. */
+static void progress_cancels(void)
+{
+    kv_store *st;
+    int calls = 0;
+    kv_xfer_opts o = {.workers = 2, .part_size = MIB, .progress = stop_at_once,
+                      .progress_payload = &calls};
+    kv_xfer_item it = {.local_path = local("c0"), .key = "cancel-progress/0", .size = 64 * MIB};
+    kv_object_info info;
+    make_file(it.local_path, it.size, 11);
+    CHECK_OK(open_store(&st));
+    CHECK(kv_xfer_upload(st, &it, 1, &o) == KV_ECANCELED);
+    CHECK(strstr(kv_errmsg(), "canceled") && strstr(kv_errmsg(), it.key));
+    CHECK(calls >= 1);
+    CHECK(kv_store_stat(st, it.key, &info) == KV_ENOTFOUND);
     kv_store_close(st);
 }
 
@@ -427,6 +458,7 @@ int main(int argc, char **argv)
         {"shrunk_file_fails_naming_it", shrunk_file_fails_naming_it},
         {"failure_cancels_the_rest", failure_cancels_the_rest},
         {"progress_reaches_total", progress_reaches_total},
+        {"progress_cancels", progress_cancels},
         {"digests_only_when_the_store_checks", digests_only_when_the_store_checks},
         {"failed_part_aborts_the_upload", failed_part_aborts_the_upload},
         {"transient_errors_are_retried", transient_errors_are_retried},

@@ -65,7 +65,7 @@ static int is_immutable(const char *name)
 static int take_source(job *j, rocksdb_t *live, const char *db_path, const kvault_backup_opts *o)
 {
     kv_source_opts so = {.wal_dir = o ? o->wal_dir : NULL, .scratch_dir = o ? o->scratch_dir : NULL,
-                         .app = o ? o->db_options : NULL, .live = live};
+                         .tmp_dir = j->kv->tmp_dir, .app = o ? o->db_options : NULL, .live = live};
     int rc = kv_source_open(db_path, &so, &j->src);
     if (rc)
         return rc;
@@ -276,9 +276,17 @@ out:
 
 static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
 {
+    int rc;
     memset(j, 0, sizeof *j);
     j->kv = kv;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    if (opts && (rc = kv_check_version(opts->version, KVAULT_BACKUP_OPTS_VERSION,
+                                       "kvault_backup_opts")))
+        return rc;
+    if (opts && opts->db_options &&
+        (rc = kv_check_version(opts->db_options->version, KVAULT_DB_OPTIONS_VERSION,
+                               "kvault_db_options")))
+        return rc;
     return kv_env_resolve(opts ? opts->env : NULL, &j->env);
 }
 
@@ -325,7 +333,8 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
 
     if (rc || (rc = index_prior(&j)) || (rc = make_id(&j)) ||
         (rc = take_source(&j, db, db_path, opts)) ||
-        (rc = kv_crc_cache_open(j.src.identity ? j.src.identity : j.src.db_path, &j.cache)))
+        (rc = kv_crc_cache_open(kv->cache_dir, j.src.identity ? j.src.identity : j.src.db_path,
+                                &j.cache)))
         goto out;
     for (size_t i = 0; i < j.nfiles && !rc; i++)
         rc = classify(&j, &j.files[i]);

@@ -66,19 +66,6 @@ static entry key_of(const struct stat *st, uint32_t crc)
     return e;
 }
 
-static char *cache_dir(void)
-{
-    const char *s;
-    char *out = NULL;
-    if ((s = getenv("KVAULT_CACHE_DIR")) && *s)
-        return strdup(s);
-    if ((s = getenv("XDG_CACHE_HOME")) && *s)
-        return asprintf(&out, "%s/kvault", s) < 0 ? NULL : out;
-    if ((s = getenv("HOME")) && *s)
-        return asprintf(&out, "%s/.cache/kvault", s) < 0 ? NULL : out;
-    return NULL;
-}
-
 static int parse_entry(json_t *v, entry *e)
 {
     uint32_t crc;
@@ -127,7 +114,7 @@ out:
     free(data);
 }
 
-int kv_crc_cache_open(const char *db_identity, kv_crc_cache **out)
+int kv_crc_cache_open(const char *dir, const char *db_identity, kv_crc_cache **out)
 {
     kv_crc_cache *c = calloc(1, sizeof *c);
     char *id = strdup(db_identity);
@@ -140,7 +127,7 @@ int kv_crc_cache_open(const char *db_identity, kv_crc_cache **out)
     for (char *p = id; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '-')
             *p = '_';
-    c->dir = cache_dir();
+    c->dir = dir ? strdup(dir) : NULL;
     if (c->dir && asprintf(&c->path, "%s/crc-%s.json", c->dir, id) < 0) {
         rc = kv_seterr(KV_ENOMEM, "out of memory");
         goto out;

@@ -11,7 +11,13 @@
 struct kvault {
     kv_store *st;
     kv_xfer_opts xo;
+    char *cache_dir;   /* NULL = no checksum cache */
+    char *tmp_dir;     /* never NULL */
 };
+
+/* KV_EINVAL naming the struct unless version is the one this library
+ * knows (structs given by pointer may be NULL: version 0 is not allowed). */
+int kv_check_version(unsigned int version, unsigned int known, const char *type);
 
 void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out);
 
@@ -24,6 +30,6 @@ int kv_fetch_backup(kvault *kv, const kv_manifest *m, const char *dir);
  * it has the manifest's column families and sequence number; with read_all
  * also reads every key into *report. */
 int kv_check_restored(const kv_manifest *m, const char *dir, const kvault_db_options *app,
-                      int read_all, kv_rdb_read_report *report);
+                      const char *tmp_dir, int read_all, kv_rdb_read_report *report);
 
 #endif

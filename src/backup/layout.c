@@ -17,14 +17,14 @@ int kv_env_resolve(const char *env, const char **out)
     }
     n = strlen(env);
     if (n == 0 || n > 127)
-        return kv_seterr(KV_EINVAL, "--env '%s' must be 1 to 127 characters", env);
+        return kv_seterr(KV_EINVAL, "env '%s' must be 1 to 127 characters", env);
     if (env[0] == '.')
-        return kv_seterr(KV_EINVAL, "--env '%s' must not start with '.'", env);
+        return kv_seterr(KV_EINVAL, "env '%s' must not start with '.'", env);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)env[i];
         if (!isalnum(c) && c != '-' && c != '_' && c != '.')
             return kv_seterr(KV_EINVAL,
-                             "--env '%s' may hold only letters, digits, '-', '_' and '.'", env);
+                             "env '%s' may hold only letters, digits, '-', '_' and '.'", env);
     }
     *out = env;
     return KV_OK;

@@ -10,26 +10,63 @@
 #include "backup/layout.h"
 #include "util/err.h"
 #include "util/random.h"
-#include "util/rate.h"
 #include "util/url.h"
+
+/* The public store options, checked, as the store layer takes them. */
+static int store_opts(const kvault_store_opts *in, kv_store_opts *out)
+{
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (!in)
+        return KV_OK;
+    if ((rc = kv_check_version(in->version, KVAULT_STORE_OPTS_VERSION, "kvault_store_opts")))
+        return rc;
+    if (in->connect_timeout_s < 0 || in->stall_timeout_s < 0 || in->max_retries < 0)
+        return kv_seterr(KV_EINVAL, "kvault_store_opts: timeouts and max_retries must not be "
+                         "negative");
+    *out = (kv_store_opts){.connect_timeout_s = in->connect_timeout_s,
+                           .stall_timeout_s = in->stall_timeout_s,
+                           .max_retries = in->max_retries,
+                           .endpoint = in->endpoint,
+                           .region = in->region,
+                           .ca_file = in->ca_file,
+                           .settings = in->settings,
+                           .nsettings = in->nsettings};
+    return KV_OK;
+}
+
+static int take_options(kvault *kv, const kvault_options *opts)
+{
+    int rc;
+    if (opts && (rc = kv_check_version(opts->version, KVAULT_OPTIONS_VERSION, "kvault_options")))
+        return rc;
+    kv->tmp_dir = strdup(opts && opts->tmp_dir ? opts->tmp_dir : "/tmp");
+    kv->cache_dir = opts && opts->cache_dir ? strdup(opts->cache_dir) : NULL;
+    if (!kv->tmp_dir || (opts && opts->cache_dir && !kv->cache_dir))
+        return kv_oom();
+    if (!opts)
+        return KV_OK;
+    if (opts->workers < 0)
+        return kv_seterr(KV_EINVAL, "kvault_options.workers must not be negative, got %d",
+                         opts->workers);
+    kv->xo = (kv_xfer_opts){.workers = opts->workers, .part_size = opts->part_size,
+                            .progress = opts->progress,
+                            .progress_payload = opts->progress_payload};
+    return KV_OK;
+}
 
 int kvault_open(const char *store_url, const kvault_options *opts, kvault **out)
 {
     kvault *kv = calloc(1, sizeof *kv);
+    kv_store_opts so;
     int rc;
 
     if (!kv)
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    if ((rc = kv_store_open(store_url, NULL, &kv->st))) {
-        free(kv);
+        return kv_oom();
+    if ((rc = take_options(kv, opts)) || (rc = store_opts(opts ? opts->store : NULL, &so)) ||
+        (rc = kv_store_open(store_url, &so, &kv->st))) {
+        kvault_close(kv);
         return rc;
-    }
-    if (opts) {
-        kv->xo = (kv_xfer_opts){opts->workers, opts->part_size, opts->memory_budget,
-                                opts->progress, opts->progress_payload};
-        /* the limit is the process's, shared by every handle */
-        if (opts->rate_limit)
-            kv_rate_set(opts->rate_limit);
     }
     *out = kv;
     return KV_OK;
@@ -39,7 +76,10 @@ void kvault_close(kvault *kv)
 {
     if (!kv)
         return;
-    kv_store_close(kv->st);
+    if (kv->st)
+        kv_store_close(kv->st);
+    free(kv->cache_dir);
+    free(kv->tmp_dir);
     free(kv);
 }
 

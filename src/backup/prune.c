@@ -42,11 +42,15 @@ static int cmp_str(const void *a, const void *b)
 
 static int check_opts(const kvault_prune_opts *o)
 {
+    int rc = kv_check_version(o->version, KVAULT_PRUNE_OPTS_VERSION, "kvault_prune_opts");
+    if (rc)
+        return rc;
     if (o->keep_last < 1)
-        return kv_seterr(KV_EINVAL, "--keep-last must be at least 1 (the newest backup is always kept), got %d",
-                         o->keep_last);
+        return kv_seterr(KV_EINVAL, "kvault_prune_opts.keep_last must be at least 1 (the newest "
+                         "backup is always kept), got %d", o->keep_last);
     if (o->keep_days < 0)
-        return kv_seterr(KV_EINVAL, "--keep-days must not be negative, got %d", o->keep_days);
+        return kv_seterr(KV_EINVAL, "kvault_prune_opts.keep_days must not be negative, got %d",
+                         o->keep_days);
     if (o->incomplete_grace_s < 0)
         return kv_seterr(KV_EINVAL, "the grace period for incomplete backups must not be negative");
     return KV_OK;
@@ -211,6 +215,9 @@ int kvault_prune(kvault *kv, const kvault_prune_opts *opts, kvault_prune_report 
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (!opts)
+        return kv_seterr(KV_EINVAL, "kvault_prune needs options saying what to keep "
+                         "(kvault_prune_opts.keep_last, .keep_days)");
     p.opts = opts;
     p.now = time(NULL);
     if ((rc = check_opts(opts)) || (rc = kv_env_resolve(opts->env, &p.env)))

@@ -67,10 +67,10 @@ static int localize_options(const kv_manifest *m, const char *dir)
 }
 
 int kv_check_restored(const kv_manifest *m, const char *dir, const kvault_db_options *app,
-                      int read_all, kv_rdb_read_report *report)
+                      const char *tmp_dir, int read_all, kv_rdb_read_report *report)
 {
     kv_rdb r;
-    int rc = kv_rdb_open(dir, NULL, app, &r);
+    int rc = kv_rdb_open(dir, NULL, app, tmp_dir, &r);
     if (!rc && r.ncf != m->ncolumn_families)
         rc = kv_seterr(KV_ECORRUPT, "backup %s restored to '%s' has %zu column families, its "
                        "manifest lists %zu", m->id, dir, r.ncf, m->ncolumn_families);
@@ -199,7 +199,7 @@ static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest,
     if ((rc = kv_fetch_backup(kv, m, *tmp)) || (rc = localize_options(m, *tmp)) ||
         (rc = kv_fsync_dir(*tmp)))
         goto out;
-    rc = kv_check_restored(m, *tmp, app, 0, NULL);
+    rc = kv_check_restored(m, *tmp, app, kv->tmp_dir, 0, NULL);
 out:
     free(parent);
     free(name);
@@ -214,8 +214,8 @@ static int check_dest(const char *dest, int force, int *occupied, int *lock_fd)
     if (*occupied && (rc = lock_dest(dest, lock_fd)))
         return rc;
     if (*occupied && !force)
-        return kv_seterr(KV_EEXIST, "restore destination '%s' is not empty (restore with force to "
-                         "replace it)", dest);
+        return kv_seterr(KV_EEXIST, "restore destination '%s' is not empty (kvault_restore_opts."
+                         "force replaces it)", dest);
     return KV_OK;
 }
 
@@ -227,6 +227,9 @@ int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest
     kv_manifest m = {0};
     int occupied = 0, lock_fd = -1, rc;
 
+    if (opts && (rc = kv_check_version(opts->version, KVAULT_RESTORE_OPTS_VERSION,
+                                       "kvault_restore_opts")))
+        return rc;
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
         (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)) ||
         (rc = check_dest(dest_dir, opts && opts->force, &occupied, &lock_fd)))

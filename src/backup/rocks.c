@@ -194,12 +194,10 @@ static int cf_options(kv_rdb *r, size_t i, const kvault_db_options *app, const l
 
 /* Database-wide options: read-only use, info log out of the directory. */
 static int db_options(kv_rdb *r, const kvault_db_options *app, const loaded *l,
-                      const char *wal_dir)
+                      const char *wal_dir, const char *tmp_dir)
 {
-    const char *tmp = getenv("TMPDIR");
     r->db_opts = rocksdb_options_create_copy(app && app->options ? app->options : l->db);
-    if (!r->db_opts || asprintf(&r->log_dir, "%s/kvault-rocksdb-log-XXXXXX",
-                                tmp && *tmp ? tmp : "/tmp") < 0) {
+    if (!r->db_opts || asprintf(&r->log_dir, "%s/kvault-rocksdb-log-XXXXXX", tmp_dir) < 0) {
         r->log_dir = NULL;
         return kv_oom();
     }
@@ -238,7 +236,8 @@ static int list_cfs(kv_rdb *r)
                : kv_oom();
 }
 
-int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app, kv_rdb *out)
+int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app,
+                const char *tmp_dir, kv_rdb *out)
 {
     kv_db_conf conf;
     loaded l = {0};
@@ -249,7 +248,7 @@ int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *a
     if (!(out->path = strdup(dir)))
         return kv_oom();
     if ((rc = kv_db_conf_read(dir, &conf)) || (rc = list_cfs(out)) ||
-        (rc = load_options(dir, &conf, &l)) || (rc = db_options(out, app, &l, wal_dir)))
+        (rc = load_options(dir, &conf, &l)) || (rc = db_options(out, app, &l, wal_dir, tmp_dir)))
         goto out;
     for (size_t i = 0; i < out->ncf && !rc; i++)
         rc = cf_options(out, i, app, &l, &conf);

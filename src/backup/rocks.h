@@ -38,9 +38,11 @@ typedef struct kv_rdb {
 } kv_rdb;
 
 /* Opens the database at dir read-only. wal_dir: where its WAL files are
- * (NULL = dir). app: the application's options, or NULL. Close with
- * kv_rdb_close (also after a failure). */
-int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app, kv_rdb *out);
+ * (NULL = dir). app: the application's options, or NULL. tmp_dir: where the
+ * private info-log directory goes. Close with kv_rdb_close (also after a
+ * failure). */
+int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app,
+                const char *tmp_dir, kv_rdb *out);
 void kv_rdb_close(kv_rdb *r);
 
 /* The latest sequence number (after WAL replay). */

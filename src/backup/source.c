@@ -347,10 +347,9 @@ static void remove_stale_views(const char *scratch)
     closedir(d);
 }
 
-static int make_view(kv_source *s, const char *scratch_dir)
+static int make_view(kv_source *s, const kv_source_opts *o)
 {
-    const char *tmp = getenv("TMPDIR");
-    const char *dir = scratch_dir ? scratch_dir : tmp && *tmp ? tmp : "/tmp";
+    const char *dir = o->scratch_dir ? o->scratch_dir : o->tmp_dir;
     remove_stale_views(dir);
     if (asprintf(&s->view, "%s/" VIEW_TAG "%ld-XXXXXX", dir, (long)getpid()) < 0) {
         s->view = NULL;
@@ -358,7 +357,8 @@ static int make_view(kv_source *s, const char *scratch_dir)
     }
     if (!mkdtemp(s->view)) {
         int rc = kv_seterr_errno(kv_errno_code(errno), errno,
-                                 "cannot create a scratch directory in '%s' (see --scratch)", dir);
+                                 "cannot create a scratch directory in '%s' "
+                                 "(kvault_backup_opts.scratch_dir)", dir);
         free(s->view);
         s->view = NULL;
         return rc;
@@ -396,7 +396,7 @@ static int choose_files(const kv_source *s, const kv_rdb *r, attempt *a)
     if (!have_wal)
         return kv_seterr(KV_ENOTFOUND, "database '%s' needs its write-ahead log (files %06llu.log "
                          "and later), which is not in '%s': if it keeps its WAL in another "
-                         "directory, name it (--wal-dir)", s->db_path, (unsigned long long)min_log,
+                         "directory, name it (kvault_backup_opts.wal_dir)", s->db_path, (unsigned long long)min_log,
                          s->wal_dir ? s->wal_dir : s->db_path);
     return KV_OK;
 }
@@ -413,10 +413,10 @@ static int copy_cf_names(kv_source *s, const kv_rdb *r)
     return KV_OK;
 }
 
-static int open_view(kv_source *s, attempt *a, const kvault_db_options *app)
+static int open_view(kv_source *s, attempt *a, const kv_source_opts *o)
 {
     kv_rdb r;
-    int rc = kv_rdb_open(s->view, s->view, app, &r);
+    int rc = kv_rdb_open(s->view, s->view, o->app, o->tmp_dir, &r);
     if (!rc && !(rc = choose_files(s, &r, a)) && !(rc = copy_cf_names(s, &r)))
         s->sequence = kv_rdb_sequence(&r);
     kv_rdb_close(&r);
@@ -489,9 +489,9 @@ static int try_once(kv_source *s, const kv_source_opts *o, attempt *a)
         rc = still_same(s, a);
     if (o->live)
         kv_rdb_resume_deletions(o->live);
-    if (rc || (rc = make_view(s, o->scratch_dir)) || (rc = build_view(s, a)))
+    if (rc || (rc = make_view(s, o)) || (rc = build_view(s, a)))
         return rc;
-    rc = open_view(s, a, o->app);
+    rc = open_view(s, a, o);
     if (rc == KV_ENOTFOUND && !o->live && still_same(s, a) == KV_ETRANSIENT)
         rc = KV_ETRANSIENT; /* a file went away: the database changed again */
     return rc;
@@ -524,7 +524,8 @@ static int resolve_dirs(kv_source *s, const char *db_path, const char *wal_dir)
         wal_dir = s->conf.wal_dir;
     if (wal_dir && !(s->wal_dir = realpath(wal_dir, NULL)))
         return kv_seterr_errno(kv_errno_code(errno), errno, "cannot use the WAL directory '%s' %s "
-                               "database '%s' (name where its WAL files are: --wal-dir)", wal_dir,
+                               "database '%s' (name where its WAL files are: "
+                               "kvault_backup_opts.wal_dir)", wal_dir,
                                wal_dir == s->conf.wal_dir ? "that the files of" : "given for",
                                db_path);
     if (s->wal_dir && strcmp(s->wal_dir, s->db_path) == 0) {

@@ -54,7 +54,8 @@ typedef struct kv_source {
 
 typedef struct kv_source_opts {
     const char *wal_dir;      /* NULL = from the database's own files */
-    const char *scratch_dir;  /* NULL = $TMPDIR, else /tmp */
+    const char *scratch_dir;  /* NULL = tmp_dir */
+    const char *tmp_dir;      /* never NULL */
     const kvault_db_options *app;
     rocksdb_t *live;          /* the caller's open handle, or NULL */
 } kv_source_opts;

@@ -12,10 +12,9 @@
 #include "backup/localdir.h"
 #include "util/err.h"
 
-static int make_scratch(char **out)
+static int make_scratch(const char *tmp_dir, char **out)
 {
-    const char *tmpdir = getenv("TMPDIR");
-    if (asprintf(out, "%s/kvault-verify-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp") < 0) {
+    if (asprintf(out, "%s/kvault-verify-XXXXXX", tmp_dir) < 0) {
         *out = NULL;
         return kv_seterr(KV_ENOMEM, "out of memory");
     }
@@ -29,9 +28,9 @@ static int restore_check(kvault *kv, const kv_manifest *m, const kvault_db_optio
 {
     kv_rdb_read_report read;
     char *scratch = NULL;
-    int rc = make_scratch(&scratch);
+    int rc = make_scratch(kv->tmp_dir, &scratch);
     if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
-        !(rc = kv_check_restored(m, scratch, app, 1, &read))) {
+        !(rc = kv_check_restored(m, scratch, app, kv->tmp_dir, 1, &read))) {
         rep->column_families = m->ncolumn_families;
         rep->keys = read.keys;
         snprintf(rep->not_checked, sizeof rep->not_checked, "%s", read.not_checked);
@@ -50,6 +49,9 @@ int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_repo
     int rc;
 
     memset(out, 0, sizeof *out);
+    if (opts && (rc = kv_check_version(opts->version, KVAULT_VERIFY_OPTS_VERSION,
+                                       "kvault_verify_opts")))
+        return rc;
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
         (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
         goto out;

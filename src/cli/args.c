@@ -79,10 +79,38 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+/* The library names its own fields; people at a terminal know the flags. */
+static void print_with_flags(const char *msg)
+{
+    static const struct {
+        const char *api, *flag;
+    } terms[] = {
+        {"kvault_backup_opts.wal_dir", "--wal-dir"},
+        {"kvault_backup_opts.scratch_dir", "--scratch"},
+        {"kvault_restore_opts.force", "--force"},
+        {"kvault_prune_opts.keep_last", "--keep-last"},
+        {"kvault_prune_opts.keep_days", "--keep-days"},
+        {"kvault_options.workers", "--workers"},
+    };
+    while (*msg) {
+        size_t i, n = sizeof terms / sizeof *terms;
+        for (i = 0; i < n && strncmp(msg, terms[i].api, strlen(terms[i].api)) != 0; i++)
+            ;
+        if (i < n) {
+            fputs(terms[i].flag, stderr);
+            msg += strlen(terms[i].api);
+        } else {
+            fputc(*msg++, stderr);
+        }
+    }
+}
+
 int cli_fail(void)
 {
     const char *msg = kvault_errmsg();
-    fprintf(stderr, "kvault: %s\n", msg && *msg ? msg : "failed (no message)");
+    fputs("kvault: ", stderr);
+    print_with_flags(msg && *msg ? msg : "failed (no message)");
+    fputc('\n', stderr);
     return CLI_FAIL;
 }
 
@@ -199,14 +227,14 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     case OPT_DRY_RUN: a->dry_run = 1; break;
     case OPT_WAL_DIR: a->wal_dir = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
-    case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->kvopts.workers);
+    case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->workers);
     case OPT_PART_SIZE:
-        return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->kvopts.part_size);
+        return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->part_size);
     case OPT_MEMORY:
-        return parse_size_opt(cmd, "memory", arg, 0, MIB, TIB, &a->kvopts.memory_budget);
+        return parse_size_opt(cmd, "memory", arg, 0, MIB, TIB, &a->memory);
     case OPT_LIMIT_RATE:
         /* 0 means unlimited, as in the library. */
-        return parse_size_opt(cmd, "limit-rate", arg, 1, 0, TIB, &a->kvopts.rate_limit);
+        return parse_size_opt(cmd, "limit-rate", arg, 1, 0, TIB, &a->rate);
     case 'v': a->verbose++; break;
     case 'q': a->quiet = 1; break;
     }

@@ -32,7 +32,9 @@ typedef struct cli_args {
     int force, json, restore_check;
     int keep_last, keep_days, dry_run;
     int verbose, quiet;
-    kvault_options kvopts;    /* workers, sizes, rate; progress set later */
+    int workers;              /* 0 = the library's default */
+    uint64_t part_size, memory, rate;
+    kvault_options kvopts;    /* from the environment + the above; progress */
     char **pos;               /* positional arguments */
     int npos;
 } cli_args;
@@ -95,9 +97,10 @@ void cli_json_backup_fields(FILE *f, const kvault_backup_info *info);
 
 /* ---- progress.c ---- */
 
-/* Turns the progress line on (when stderr is a terminal and the command is
- * not quiet or JSON) by setting a->kvopts.progress. */
-void cli_progress_setup(cli_args *a);
+/* Sets a->kvopts.progress: it draws the progress line when draw_line and
+ * stderr is a terminal and the command is not quiet or JSON, and it asks the
+ * library to stop (and clean up) after SIGINT or SIGTERM. */
+void cli_progress_setup(cli_args *a, int draw_line);
 /* Clears the progress line, if one was drawn. */
 void cli_progress_end(void);
 

@@ -22,7 +22,7 @@ static const char *store_name(const char *url, char *buf, size_t len)
 int cli_cmd_backup(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_backup_opts bo = {.env = a->env, .wal_dir = a->wal_dir, .scratch_dir = a->scratch};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = a->env, .wal_dir = a->wal_dir, .scratch_dir = a->scratch};
     kvault_backup_info info;
     char total[32], fresh[32], store[4096];
     int rc;
@@ -104,7 +104,7 @@ int cli_cmd_list(cli_args *a)
 int cli_cmd_restore(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_restore_opts ro = {.env = a->env, .backup_id = a->backup, .force = a->force};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = a->env, .backup_id = a->backup, .force = a->force};
     kvault_backup_info info;
     char size[32];
     double start;
@@ -150,7 +150,7 @@ static void print_verify_json(const kvault_verify_report *r)
 int cli_cmd_verify(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_verify_opts vo = {.env = a->env, .backup_id = a->backup, .restore_check = a->restore_check};
+    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = a->env, .backup_id = a->backup, .restore_check = a->restore_check};
     kvault_verify_report r;
     char size[32];
     int rc;
@@ -199,7 +199,7 @@ static void print_prune(const cli_args *a, const kvault_prune_report *r)
 int cli_cmd_prune(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_prune_opts po = {.env = a->env, .keep_last = a->keep_last ? a->keep_last : 1,
+    kvault_prune_opts po = {.version = KVAULT_PRUNE_OPTS_VERSION, .env = a->env, .keep_last = a->keep_last ? a->keep_last : 1,
                             .keep_days = a->keep_days, .dry_run = a->dry_run};
     kvault_prune_report r;
     int rc;

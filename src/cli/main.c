@@ -147,8 +147,29 @@ static const cli_cmd *find_command(const char *name)
     return NULL;
 }
 
+/* The environment's settings (the library reads none itself), then the
+ * command line's, then the process-wide ones. */
+static int apply_settings(cli_args *a, kvault_config **cfg)
+{
+    kvault_global g = KVAULT_GLOBAL_INIT;
+    if (kvault_config_from_env(cfg) != KV_OK)
+        return cli_fail();
+    a->kvopts = *kvault_config_options(*cfg);
+    a->kvopts.workers = a->workers;
+    a->kvopts.part_size = a->part_size;
+    g.memory_budget = a->memory;
+    g.rate_limit = a->rate;
+    g.verbosity = a->verbose > KVAULT_LOG_DEBUG ? KVAULT_LOG_DEBUG : a->verbose;
+    if (kvault_global_set(&g) != KV_OK) {
+        kvault_config_free(*cfg);
+        return cli_fail();
+    }
+    return CLI_OK;
+}
+
 static int run_command(const cli_cmd *cmd, int argc, char **argv)
 {
+    kvault_config *cfg = NULL;
     cli_args a;
     int rc = cli_parse(cmd, argc, argv, &a);
 
@@ -156,10 +177,11 @@ static int run_command(const cli_cmd *cmd, int argc, char **argv)
         return CLI_OK; /* --help was printed */
     if (rc != CLI_OK)
         return rc;
-    kvault_set_verbosity(a.verbose);
-    if (cmd->progress)
-        cli_progress_setup(&a);
+    if ((rc = apply_settings(&a, &cfg)) != CLI_OK)
+        return rc;
+    cli_progress_setup(&a, cmd->progress);
     rc = cmd->run(&a);
+    kvault_config_free(cfg);
     if (fflush(stdout) != 0 && rc == CLI_OK) {
         perror("kvault: writing output");
         rc = CLI_FAIL;

@@ -2,6 +2,7 @@
  * The library calls it from worker threads, so all state sits behind a mutex
  * and redraws are throttled. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,11 +48,21 @@ static void draw(uint64_t done, uint64_t total)
     prog.drawn = 1;
 }
 
-static void on_progress(uint64_t done, uint64_t total, void *payload)
+/* Set by SIGINT/SIGTERM: the library is asked to stop and clean up. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+    signal(sig, SIG_DFL); /* a second one ends the process at once */
+}
+
+static int on_progress(uint64_t done, uint64_t total, void *payload)
 {
     double now = cli_now(), dt;
 
-    (void)payload;
+    if (!payload)
+        return interrupted;
     pthread_mutex_lock(&prog.mu);
     if (prog.last_sample == 0 || done < prog.last_done) {
         /* First call, or a new phase (e.g. verify's restore check) began. */
@@ -68,14 +79,18 @@ static void on_progress(uint64_t done, uint64_t total, void *payload)
         draw(done, total);
     }
     pthread_mutex_unlock(&prog.mu);
+    return interrupted;
 }
 
-void cli_progress_setup(cli_args *a)
+void cli_progress_setup(cli_args *a, int draw_line)
 {
-    if (a->quiet || a->json || !isatty(STDERR_FILENO))
-        return;
+    static int drawing = 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     a->kvopts.progress = on_progress;
-    a->kvopts.progress_payload = NULL;
+    /* the payload says whether to draw: the callback also carries Ctrl-C */
+    a->kvopts.progress_payload =
+        draw_line && !a->quiet && !a->json && isatty(STDERR_FILENO) ? &drawing : NULL;
 }
 
 void cli_progress_end(void)

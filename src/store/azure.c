@@ -41,7 +41,6 @@
 #include "store/store.h"
 #include "util/base64.h"
 #include "util/buf.h"
-#include "util/env.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -707,20 +706,20 @@ static int read_connection_string(const char *cs, az_settings *a)
     return KV_OK;
 }
 
-static int read_settings(const char *container, az_settings *a)
+static int read_settings(const kv_store_opts *o, const char *container, az_settings *a)
 {
-    const char *cs = kv_env_str("AZURE_STORAGE_CONNECTION_STRING");
-    const char *ep = kv_env_str("KVAULT_AZURE_ENDPOINT");
+    const char *cs = kv_opt_str(o, "AZURE_STORAGE_CONNECTION_STRING");
+    const char *ep = o->endpoint ? o->endpoint : kv_opt_str(o, "KVAULT_AZURE_ENDPOINT");
     int rc = KV_OK;
     if (cs) {
         rc = read_connection_string(cs, a);
     } else {
-        a->account = dup_or_null(kv_env_str("AZURE_STORAGE_ACCOUNT"));
-        a->key = dup_or_null(kv_env_str("AZURE_STORAGE_KEY"));
-        a->sas = dup_or_null(kv_env_str("AZURE_STORAGE_SAS_TOKEN"));
+        a->account = dup_or_null(kv_opt_str(o, "AZURE_STORAGE_ACCOUNT"));
+        a->key = dup_or_null(kv_opt_str(o, "AZURE_STORAGE_KEY"));
+        a->sas = dup_or_null(kv_opt_str(o, "AZURE_STORAGE_SAS_TOKEN"));
     }
     if (!ep)
-        ep = kv_env_str("AZURE_STORAGE_BLOB_ENDPOINT");
+        ep = kv_opt_str(o, "AZURE_STORAGE_BLOB_ENDPOINT");
     if (rc == KV_OK && ep) {
         free(a->endpoint);
         a->endpoint = strdup(ep);
@@ -763,10 +762,10 @@ static int set_endpoint(az_store *s, const char *endpoint)
     return KV_OK;
 }
 
-static int load_settings(az_store *s)
+static int load_settings(az_store *s, const kv_store_opts *o)
 {
     az_settings a = {NULL, NULL, NULL, NULL};
-    int rc = read_settings(s->container, &a);
+    int rc = read_settings(o, s->container, &a);
     if (rc == KV_OK && a.key && kv_azure_decode_key(a.key, s->key, &s->key_len) != KV_OK)
         rc = kv_seterr(KV_EAUTH, "az://%s: the account key is not valid base64: check "
                                  "AZURE_STORAGE_KEY or the AccountKey of "
@@ -838,10 +837,10 @@ static int az_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
         rc = kv_oom();
         goto out;
     }
-    rc = load_settings(s);
+    rc = load_settings(s, opts);
     if (rc)
         goto out;
-    s->max_results = kv_env_int("KVAULT_AZURE_MAX_RESULTS", 0);
+    s->max_results = kv_opt_int(opts, "KVAULT_AZURE_MAX_RESULTS", 0);
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
     rc = kv_http_new(&ho, &s->http);

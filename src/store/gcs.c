@@ -65,7 +65,6 @@
 #include "util/base64.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
-#include "util/env.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -175,9 +174,9 @@ typedef struct gcs_src {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static long long env_num(const char *name, long long fallback)
+static long long setting_num(const kv_store_opts *o, const char *name, long long fallback)
 {
-    const char *v = kv_env_str(name);
+    const char *v = kv_opt_str(o, name);
     char *end;
     long long n;
     if (!v)
@@ -1455,20 +1454,20 @@ out:
     return rc;
 }
 
-static int load_credentials(gcs_store *s)
+static int load_credentials(gcs_store *s, const kv_store_opts *o)
 {
-    const char *tok = kv_env_str("KVAULT_GCS_TOKEN"), *path, *mdhost;
+    const char *tok = kv_opt_str(o, "KVAULT_GCS_TOKEN"), *path, *mdhost;
     if (!tok)
-        tok = kv_env_str("GOOGLE_OAUTH_ACCESS_TOKEN");
+        tok = kv_opt_str(o, "GOOGLE_OAUTH_ACCESS_TOKEN");
     if (tok) {
         s->auth = AUTH_STATIC;
         s->static_token = strdup(tok);
         return s->static_token ? KV_OK : kv_oom();
     }
-    path = kv_env_str("GOOGLE_APPLICATION_CREDENTIALS");
+    path = kv_opt_str(o, "GOOGLE_APPLICATION_CREDENTIALS");
     if (path)
         return load_service_account(s, path);
-    mdhost = kv_env_str("GCE_METADATA_HOST");
+    mdhost = kv_opt_str(o, "GCE_METADATA_HOST");
     s->auth = AUTH_METADATA;
     if (asprintf(&s->metadata_url, "http://%s/computeMetadata/v1/instance/service-accounts/"
                                    "default/token", mdhost ? mdhost : DEFAULT_METADATA_HOST) < 0) {
@@ -1479,9 +1478,10 @@ static int load_credentials(gcs_store *s)
 }
 
 /* The API base URL and whether requests are authenticated. */
-static int load_endpoint(gcs_store *s)
+static int load_endpoint(gcs_store *s, const kv_store_opts *o)
 {
-    const char *emu = kv_env_str("STORAGE_EMULATOR_HOST"), *ep = kv_env_str("KVAULT_GCS_ENDPOINT");
+    const char *emu = kv_opt_str(o, "STORAGE_EMULATOR_HOST");
+    const char *ep = o->endpoint ? o->endpoint : kv_opt_str(o, "KVAULT_GCS_ENDPOINT");
     size_t n;
     if (emu) {
         s->auth = AUTH_NONE;
@@ -1497,17 +1497,17 @@ static int load_endpoint(gcs_store *s)
                          s->api);
     for (n = strlen(s->api); n && s->api[n - 1] == '/'; n--)
         s->api[n - 1] = '\0';
-    return emu ? KV_OK : load_credentials(s);
+    return emu ? KV_OK : load_credentials(s, o);
 }
 
-static void load_sizes(gcs_store *s)
+static void load_sizes(gcs_store *s, const kv_store_opts *o)
 {
-    long long chunk = env_num("KVAULT_GCS_CHUNK_SIZE", (long long)DEFAULT_CHUNK);
+    long long chunk = setting_num(o, "KVAULT_GCS_CHUNK_SIZE", (long long)DEFAULT_CHUNK);
     chunk = chunk / (long long)GCS_CHUNK_UNIT * (long long)GCS_CHUNK_UNIT;
     s->chunk_size = chunk > 0 ? (uint64_t)chunk : GCS_CHUNK_UNIT;
-    s->threshold = (uint64_t)env_num("KVAULT_GCS_RESUMABLE_THRESHOLD",
-                                     (long long)DEFAULT_THRESHOLD);
-    s->max_results = (int)env_num("KVAULT_GCS_MAX_RESULTS", 0);
+    s->threshold = (uint64_t)setting_num(o, "KVAULT_GCS_RESUMABLE_THRESHOLD",
+                                         (long long)DEFAULT_THRESHOLD);
+    s->max_results = (int)setting_num(o, "KVAULT_GCS_MAX_RESULTS", 0);
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -1580,10 +1580,10 @@ static int gcs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out
         rc = kv_oom();
         goto out;
     }
-    rc = load_endpoint(s);
+    rc = load_endpoint(s, opts);
     if (rc)
         goto out;
-    load_sizes(s);
+    load_sizes(s, opts);
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
     rc = kv_http_new(&ho, &s->http);

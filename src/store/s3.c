@@ -43,7 +43,6 @@
 #include "http/sign_aws.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
-#include "util/env.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -873,9 +872,10 @@ static char *ini_lookup(const char *text, const char *section, const char *key)
 
 /* Reads an AWS ini file: path from env_name, else ~/.aws/<file>. A missing
  * file is no error (*text stays NULL). */
-static int read_aws_file(const char *env_name, const char *file, char **text)
+static int read_aws_file(const kv_store_opts *o, const char *env_name, const char *file,
+                         char **text)
 {
-    const char *home = getenv("HOME"), *path = kv_env_str(env_name);
+    const char *home = kv_opt_str(o, "HOME"), *path = kv_opt_str(o, env_name);
     char *def = NULL;
     size_t len;
     int rc = KV_OK;
@@ -909,10 +909,10 @@ static char *profile_get(const s3_config *cfg, const char *key)
     return v;
 }
 
-static int load_credentials(s3_store *s, const s3_config *cfg)
+static int load_credentials(s3_store *s, const kv_store_opts *o, const s3_config *cfg)
 {
-    const char *ak = kv_env_str("AWS_ACCESS_KEY_ID"), *sk = kv_env_str("AWS_SECRET_ACCESS_KEY");
-    const char *tok = kv_env_str("AWS_SESSION_TOKEN");
+    const char *ak = kv_opt_str(o, "AWS_ACCESS_KEY_ID"), *sk = kv_opt_str(o, "AWS_SECRET_ACCESS_KEY");
+    const char *tok = kv_opt_str(o, "AWS_SESSION_TOKEN");
     if (ak && sk) {
         s->creds.access_key = strdup(ak);
         s->creds.secret_key = strdup(sk);
@@ -933,11 +933,11 @@ static int load_credentials(s3_store *s, const s3_config *cfg)
     return KV_OK;
 }
 
-static int load_region(s3_store *s, const s3_config *cfg)
+static int load_region(s3_store *s, const kv_store_opts *o, const s3_config *cfg)
 {
-    const char *r = kv_env_str("AWS_REGION");
+    const char *r = o->region ? o->region : kv_opt_str(o, "AWS_REGION");
     if (!r)
-        r = kv_env_str("AWS_DEFAULT_REGION");
+        r = kv_opt_str(o, "AWS_DEFAULT_REGION");
     s->region = r ? strdup(r) : profile_get(cfg, "region");
     if (!s->region)
         s->region = strdup("us-east-1");
@@ -946,9 +946,9 @@ static int load_region(s3_store *s, const s3_config *cfg)
 
 /* Where requests go, from an endpoint URL ("http://127.0.0.1:8000") or AWS
  * itself, and the addressing style. */
-static int set_addressing(s3_store *s, const char *endpoint)
+static int set_addressing(s3_store *s, const kv_store_opts *o, const char *endpoint)
 {
-    const char *style = kv_env_str("KVAULT_S3_ADDRESSING");
+    const char *style = kv_opt_str(o, "KVAULT_S3_ADDRESSING");
     const char *auth, *slash;
     char *ep_host = NULL, *ep_path = NULL;
     int path_style = endpoint != NULL, rc = KV_OK, n;
@@ -1001,37 +1001,37 @@ out:
     return rc;
 }
 
-static int load_settings(s3_store *s)
+static int load_settings(s3_store *s, const kv_store_opts *o)
 {
     s3_config cfg = {NULL, NULL, NULL, ""};
-    const char *endpoint = kv_env_str("AWS_ENDPOINT_URL_S3"), *sum;
+    const char *endpoint = o->endpoint ? o->endpoint : kv_opt_str(o, "AWS_ENDPOINT_URL_S3"), *sum;
     char *ep_profile = NULL;
     int rc;
 
-    cfg.profile = kv_env_str("AWS_PROFILE");
+    cfg.profile = kv_opt_str(o, "AWS_PROFILE");
     if (!cfg.profile)
         cfg.profile = "default";
     if (strcmp(cfg.profile, "default") == 0)
         snprintf(cfg.config_section, sizeof cfg.config_section, "default");
     else
         snprintf(cfg.config_section, sizeof cfg.config_section, "profile %s", cfg.profile);
-    rc = read_aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials", &cfg.credentials);
+    rc = read_aws_file(o, "AWS_SHARED_CREDENTIALS_FILE", "credentials", &cfg.credentials);
     if (rc == KV_OK)
-        rc = read_aws_file("AWS_CONFIG_FILE", "config", &cfg.config);
+        rc = read_aws_file(o, "AWS_CONFIG_FILE", "config", &cfg.config);
     if (rc == KV_OK)
-        rc = load_credentials(s, &cfg);
+        rc = load_credentials(s, o, &cfg);
     if (rc == KV_OK)
-        rc = load_region(s, &cfg);
+        rc = load_region(s, o, &cfg);
     if (rc)
         goto out;
     if (!endpoint)
-        endpoint = kv_env_str("AWS_ENDPOINT_URL");
+        endpoint = kv_opt_str(o, "AWS_ENDPOINT_URL");
     if (!endpoint && cfg.config)
         endpoint = ep_profile = ini_lookup(cfg.config, cfg.config_section, "endpoint_url");
-    rc = set_addressing(s, endpoint);
-    sum = kv_env_str("KVAULT_S3_CHECKSUM");
+    rc = set_addressing(s, o, endpoint);
+    sum = kv_opt_str(o, "KVAULT_S3_CHECKSUM");
     s->send_crc32c = sum ? strcmp(sum, "crc32c") == 0 : endpoint == NULL;
-    s->max_keys = kv_env_int("KVAULT_S3_MAX_KEYS", 0);
+    s->max_keys = kv_opt_int(o, "KVAULT_S3_MAX_KEYS", 0);
 out:
     kv_secret_free(cfg.credentials);
     kv_secret_free(cfg.config);
@@ -1088,7 +1088,7 @@ static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
         rc = kv_oom();
         goto out;
     }
-    rc = load_settings(s);
+    rc = load_settings(s, opts);
     if (rc)
         goto out;
     ho.connect_timeout_s = opts->connect_timeout_s;

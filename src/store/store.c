@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/env.h"
+#include <errno.h>
+#include <strings.h>
+
 #include "util/err.h"
 #include "util/log.h"
 
@@ -43,30 +45,90 @@ const kv_store_ops *kv_store_backend(const char *scheme)
     return NULL;
 }
 
-/* KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (whole seconds in
- * 1..1000000; anything else is ignored) override the caller's timeouts for
- * every backend (an operator's knob, and the tests'). */
-static void fill_defaults(const kv_store_opts *in, kv_store_opts *out)
+/* ---- settings ------------------------------------------------------------- */
+
+const char *kv_opt_str(const kv_store_opts *o, const char *name)
 {
-    memset(out, 0, sizeof *out);
-    if (in)
-        *out = *in;
-    out->connect_timeout_s = kv_env_int("KVAULT_CONNECT_TIMEOUT", out->connect_timeout_s);
-    out->stall_timeout_s = kv_env_int("KVAULT_STALL_TIMEOUT", out->stall_timeout_s);
-    if (out->connect_timeout_s <= 0)
-        out->connect_timeout_s = 10;
-    if (out->stall_timeout_s <= 0)
-        out->stall_timeout_s = 60;
-    if (out->max_retries <= 0)
-        out->max_retries = 6;
+    for (size_t i = o ? o->nsettings : 0; i-- > 0;)
+        if (o->settings[i].name && strcmp(o->settings[i].name, name) == 0)
+            return o->settings[i].value && *o->settings[i].value ? o->settings[i].value : NULL;
+    return NULL;
+}
+
+int kv_opt_int(const kv_store_opts *o, const char *name, int fallback)
+{
+    const char *v = kv_opt_str(o, name);
+    char *end;
+    long n;
+    if (!v)
+        return fallback;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    return errno || *end || n < 1 || n > 1000000 ? fallback : (int)n;
+}
+
+int kv_opt_flag(const kv_store_opts *o, const char *name, int fallback)
+{
+    const char *v = kv_opt_str(o, name);
+    if (!v)
+        return fallback;
+    return !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0);
+}
+
+/* One allocation holding a copy of in's strings, so the store owns them. */
+static int copy_opts(const kv_store_opts *in, kv_store_opts *out, char **block)
+{
+    size_t need = 0;
+    char *p;
+    const char *const strs[] = {in->endpoint, in->region, in->ca_file};
+    for (size_t i = 0; i < 3; i++)
+        need += strs[i] ? strlen(strs[i]) + 1 : 0;
+    for (size_t i = 0; i < in->nsettings; i++)
+        need += strlen(in->settings[i].name ? in->settings[i].name : "") +
+                strlen(in->settings[i].value ? in->settings[i].value : "") + 2;
+    need += in->nsettings * sizeof(kvault_setting) + sizeof(kvault_setting);
+    if (!(*block = malloc(need)))
+        return kv_oom();
+    *out = *in;
+    out->settings = (const kvault_setting *)(void *)*block;
+    p = *block + (in->nsettings + 1) * sizeof(kvault_setting);
+    for (size_t i = 0; i < in->nsettings; i++) {
+        kvault_setting *s = (kvault_setting *)(void *)*block + i;
+        const char *n = in->settings[i].name ? in->settings[i].name : "";
+        const char *v = in->settings[i].value ? in->settings[i].value : "";
+        s->name = memcpy(p, n, strlen(n) + 1);
+        p += strlen(n) + 1;
+        s->value = memcpy(p, v, strlen(v) + 1);
+        p += strlen(v) + 1;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const char **dst = i == 0 ? &out->endpoint : i == 1 ? &out->region : &out->ca_file;
+        if (strs[i]) {
+            *dst = memcpy(p, strs[i], strlen(strs[i]) + 1);
+            p += strlen(strs[i]) + 1;
+        }
+    }
+    return KV_OK;
+}
+
+static void fill_defaults(kv_store_opts *o)
+{
+    if (o->connect_timeout_s <= 0)
+        o->connect_timeout_s = 10;
+    if (o->stall_timeout_s <= 0)
+        o->stall_timeout_s = 60;
+    if (o->max_retries <= 0)
+        o->max_retries = 6;
 }
 
 int kv_store_open(const char *url, const kv_store_opts *opts, kv_store **out)
 {
+    static const kv_store_opts none;
     kv_url u;
     kv_store_opts o;
     const kv_store_ops *ops;
     kv_store *st = NULL;
+    char *block = NULL;
     int rc;
 
     rc = kv_url_parse(url, &u);
@@ -77,7 +139,9 @@ int kv_store_open(const char *url, const kv_store_opts *opts, kv_store **out)
         rc = kv_seterr(KV_EUNSUPPORTED, "store URL '%s': no backend for scheme '%s'", url, u.scheme);
         goto out;
     }
-    fill_defaults(opts, &o);
+    if ((rc = copy_opts(opts ? opts : &none, &o, &block)))
+        goto out;
+    fill_defaults(&o);
     rc = ops->open(&u, &o, &st);
     if (rc)
         goto out;
@@ -85,9 +149,11 @@ int kv_store_open(const char *url, const kv_store_opts *opts, kv_store **out)
     st->ops = ops;
     st->url = u;
     st->opts = o;
+    st->opts_block = block;
     *out = st;
     return KV_OK;
 out:
+    free(block);
     kv_url_free(&u);
     return rc;
 }
@@ -95,11 +161,14 @@ out:
 void kv_store_close(kv_store *st)
 {
     kv_url u;
+    char *block;
     if (!st)
         return;
     u = st->url;
+    block = st->opts_block;
     st->ops->close(st);
     kv_url_free(&u);
+    free(block);
 }
 
 /* ---- part planning ------------------------------------------------------ */

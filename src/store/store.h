@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvault.h"
 #include "util/url.h"
 
 typedef struct kv_store kv_store;
@@ -64,14 +65,29 @@ typedef struct kv_digest {
  * returned by list. */
 typedef int (*kv_list_cb)(const char *key, const kv_object_info *info, void *payload);
 
-/* Settings every backend may read; zero means "the default". kv_store_open
- * lets KVAULT_CONNECT_TIMEOUT and KVAULT_STALL_TIMEOUT (seconds) override
- * the two timeouts. */
+/* What a store is opened with (the public kvault_store_opts, validated).
+ * Zero / NULL means "the default". kv_store_open keeps a deep copy in the
+ * store's head, so a backend may keep pointers into it until close.
+ * Backends read settings only from here, never from the environment. */
 typedef struct kv_store_opts {
     int connect_timeout_s;   /* default 10 */
     int stall_timeout_s;     /* a transfer moving no bytes this long fails; default 60 */
     int max_retries;         /* default 6 */
+    const char *endpoint;    /* overrides the backend's endpoint settings */
+    const char *region;
+    const char *ca_file;
+    const kvault_setting *settings; /* by name; later entries win */
+    size_t nsettings;
 } kv_store_opts;
+
+/* A setting's value if set and not empty, else NULL. */
+const char *kv_opt_str(const kv_store_opts *o, const char *name);
+/* A whole number in 1..1000000, or fallback when unset, empty or anything
+ * else (garbage is not an error). */
+int kv_opt_int(const kv_store_opts *o, const char *name, int fallback);
+/* A yes/no switch: fallback when unset or empty; "0", "false" and "no" (any
+ * case) are off; any other value is on. */
+int kv_opt_flag(const kv_store_opts *o, const char *name, int fallback);
 
 struct kv_store_ops {
     const char *scheme;            /* "file", "s3", "az", "gs", "hdfs" */
@@ -122,7 +138,8 @@ struct kv_store_ops {
 struct kv_store {
     const kv_store_ops *ops;
     kv_url url;              /* as opened; url.path is the root prefix */
-    kv_store_opts opts;
+    kv_store_opts opts;      /* strings live in opts_block */
+    char *opts_block;
 };
 
 /* Opens the backend for url's scheme. */

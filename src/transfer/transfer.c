@@ -84,11 +84,18 @@ void kv_xfer_budget_reset_peak(void)
     pthread_mutex_unlock(&budget.lock);
 }
 
-static uint64_t budget_for(const kv_xfer_opts *opts, int workers, uint64_t part_size)
+static _Atomic uint64_t process_budget; /* kv_xfer_set_memory_budget */
+
+void kv_xfer_set_memory_budget(uint64_t bytes)
 {
-    uint64_t b;
-    if (opts && opts->memory_budget)
-        return opts->memory_budget;
+    atomic_store(&process_budget, bytes);
+}
+
+static uint64_t budget_for(int workers, uint64_t part_size)
+{
+    uint64_t b = atomic_load(&process_budget);
+    if (b)
+        return b;
     b = (uint64_t)(workers + 2) * part_size;
     return b < BUDGET_CAP ? b : (part_size > BUDGET_CAP ? part_size : BUDGET_CAP);
 }
@@ -102,6 +109,7 @@ typedef struct progress {
     atomic_uint_fast64_t done;
     pthread_mutex_t lock;
     double last;
+    atomic_int canceled;      /* the callback asked to stop */
 } progress;
 
 static double now_seconds(void)
@@ -117,28 +125,34 @@ static void progress_init(progress *pr, const kv_xfer_opts *opts, uint64_t total
     pr->payload = opts ? opts->progress_payload : NULL;
     pr->total = total;
     atomic_init(&pr->done, 0);
+    atomic_init(&pr->canceled, 0);
     pthread_mutex_init(&pr->lock, NULL);
-    pr->last = now_seconds();
+    pr->last = 0; /* the first bytes are reported at once (and may cancel) */
 }
 
-static void progress_add(progress *pr, uint64_t n)
+/* Counts n more bytes; KV_ECANCELED once the callback asked to stop. */
+static int progress_add(progress *pr, uint64_t n)
 {
     double now;
     atomic_fetch_add(&pr->done, n);
     if (!pr->cb)
-        return;
+        return KV_OK;
     now = now_seconds();
     pthread_mutex_lock(&pr->lock);
-    if (now - pr->last >= PROGRESS_INTERVAL) {
+    if (now - pr->last >= PROGRESS_INTERVAL && !atomic_load(&pr->canceled)) {
         pr->last = now;
-        pr->cb(atomic_load(&pr->done), pr->total, pr->payload);
+        if (pr->cb(atomic_load(&pr->done), pr->total, pr->payload) != 0)
+            atomic_store(&pr->canceled, 1);
     }
     pthread_mutex_unlock(&pr->lock);
+    return atomic_load(&pr->canceled)
+               ? kv_seterr(KV_ECANCELED, "canceled (the progress callback asked to stop)")
+               : KV_OK;
 }
 
-static void progress_end(progress *pr)
+static void progress_end(progress *pr, int rc)
 {
-    if (pr->cb)
+    if (pr->cb && rc == KV_OK)
         pr->cb(atomic_load(&pr->done), pr->total, pr->payload);
     pthread_mutex_destroy(&pr->lock);
 }
@@ -390,12 +404,12 @@ static int transfer(kv_store *st, const direction *dir, kv_xfer_item *items, siz
     if (!n)
         goto out;
     workers = worker_count(opts, units);
-    budget_set(budget_for(opts, workers, max_part));
+    budget_set(budget_for(workers, max_part));
     pthread_mutex_init(&x.lock, NULL);
     pthread_cond_init(&x.began, NULL);
     progress_init(&x.pr, opts, total);
     rc = run_workers(&x, workers);
-    progress_end(&x.pr);
+    progress_end(&x.pr, rc);
     pthread_cond_destroy(&x.began);
     pthread_mutex_destroy(&x.lock);
 out:
@@ -504,9 +518,7 @@ static int upload_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t len
         rc = kv_store_put(x->st, it->key, buf, len, d);
     else
         rc = kv_store_upload_part(x->st, s->up, p + 1, off, buf, len, d);
-    if (!rc)
-        progress_add(&x->pr, len);
-    return rc;
+    return rc ? rc : progress_add(&x->pr, len);
 }
 
 static int upload_finish(xfer *x, item_state *s)
@@ -596,8 +608,7 @@ static int download_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t l
         if (rc)
             return rc;
     }
-    progress_add(&x->pr, len);
-    return KV_OK;
+    return progress_add(&x->pr, len);
 }
 
 static int download_finish(xfer *x, item_state *s)
@@ -815,7 +826,7 @@ int kv_xfer_cat(kv_store *st, const char *key, int fd, const kv_xfer_opts *opts,
         goto out;
     }
     c.slot_bytes = c.part_size + 1;
-    budget_set(budget_for(opts, workers, c.slot_bytes));
+    budget_set(budget_for(workers, c.slot_bytes));
     pthread_mutex_init(&c.lock, NULL);
     pthread_cond_init(&c.changed, NULL);
     for (; started < workers; started++)

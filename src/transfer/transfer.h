@@ -13,17 +13,20 @@
 
 #include "store/store.h"
 
-typedef void (*kv_xfer_progress_cb)(uint64_t done, uint64_t total, void *payload);
+/* Non-zero return: cancel the transfer (it then fails with KV_ECANCELED). */
+typedef int (*kv_xfer_progress_cb)(uint64_t done, uint64_t total, void *payload);
 
 typedef struct kv_xfer_opts {
     int workers;              /* 0 = 8 */
     uint64_t part_size;       /* 0 = the backend's plan default */
-    uint64_t memory_budget;   /* bytes of part buffers in flight, for the whole
-                                 process; 0 = (workers + 2) x part size, at most
-                                 1 GiB unless one part is larger */
     kv_xfer_progress_cb progress; /* may be NULL */
     void *progress_payload;
 } kv_xfer_opts;
+
+/* Bytes of part buffers in flight for the whole process; 0 = for each
+ * transfer, (workers + 2) x part size, at most 1 GiB unless one part is
+ * larger. Transfers started afterwards use it. */
+void kv_xfer_set_memory_budget(uint64_t bytes);
 
 /* One file to move. Inputs are set by the caller; outputs by the engine. */
 typedef struct kv_xfer_item {

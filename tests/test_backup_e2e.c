@@ -625,6 +625,50 @@ static void live_body(void)
     free(r9);
 }
 
+/* Asks to stop at its first report. */
+static int stop_midway(uint64_t done, uint64_t total, void *payload)
+{
+    (void)total;
+    ++*(int *)payload;
+    (void)done;
+    return 1;
+}
+
+static void cancel_body(void)
+{
+    kvault_backup_info b;
+    kvault_backup_info *list = NULL;
+    kvault_object *objs = NULL;
+    kvault *kv = NULL;
+    size_t n = 9, nobjs = 9;
+    int calls = 0;
+
+    CHECK(db_create(fx.db, &big, 1) == 0);
+    CHECK_OK(kvault_open(fx.store, &(kvault_options){.version = KVAULT_OPTIONS_VERSION,
+                                                     .workers = 2, .part_size = 1u << 20,
+                                                     .progress = stop_midway,
+                                                     .progress_payload = &calls},
+                         &kv));
+    CHECK(kvault_backup(kv, fx.db, NULL, &b) == KV_ECANCELED);
+    CHECK(strstr(kvault_errmsg(), "canceled"));
+    CHECK(calls > 0);
+    CHECK_OK(kvault_list(kv, NULL, &list, &n));
+    CHECK_EQ_U64(n, 0);
+    kvault_free(list);
+    /* everything the canceled backup had uploaded is gone */
+    CHECK_OK(kvault_ls(kv, "", &objs, &nobjs));
+    for (size_t i = 0; i < nobjs; i++)
+        fprintf(stderr, "  left behind: %s\n", objs[i].key);
+    CHECK_EQ_U64(nobjs, 0);
+    kvault_free_objects(objs, nobjs);
+    kvault_close(kv);
+}
+
+static void test_cancel(void)
+{
+    run_in_fixture(cancel_body);
+}
+
 static void test_live(void)
 {
     run_in_fixture(live_body);
@@ -933,6 +977,7 @@ int main(int argc, char **argv)
     static const kvt_case cases[] = {
         {"incremental", test_incremental},
         {"live", test_live},
+        {"cancel", test_cancel},
         {"corrupt_object", test_corrupt_object},
         {"hostile_manifest", test_hostile_manifest},
         {"objects", test_objects},

@@ -196,7 +196,7 @@ static void remove_uploaded(job *j)
     char saved[1024];
     snprintf(saved, sizeof saved, "%s", kv_errmsg());
     for (size_t i = 0; i < j->nitems; i++)
-        if (j->items[i].status != KV_ECANCELED && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
+        if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
                    j->items[i].key, kv_errmsg());
     kv_errset_msg(KV_OK, saved);

@@ -259,7 +259,9 @@ static int take_unit(xfer *x, item_state **s, uint32_t *p)
 
 static int begin_item(xfer *x, item_state *s)
 {
-    int rc = x->dir->begin(x, s);
+    int rc;
+    s->item->started = 1;
+    rc = x->dir->begin(x, s);
     pthread_mutex_lock(&x->lock);
     s->phase = rc ? PH_FAILED : PH_READY;
     pthread_cond_broadcast(&x->began);

@@ -39,6 +39,8 @@ typedef struct kv_xfer_item {
     uint32_t expect_crc32c;   /* in, download */
     uint32_t crc32c;          /* out: CRC32C of the bytes moved */
     int status;               /* out: KV_OK or the failure */
+    int started;              /* out: the engine began moving it (so a
+                                 failed upload may have left an object) */
 } kv_xfer_item;
 
 /* Uploads every item. Returns KV_OK when all succeeded; otherwise the first

@@ -150,8 +150,14 @@ typedef struct kvault_options {
                                  a backup's default scratch); NULL = /tmp */
     const kvault_store_opts *store; /* NULL = no settings (the store's
                                        defaults, no credentials) */
+    int lock_wait_s;          /* backups hold a shared lease on their env,
+                                 prune and gc an exclusive one (docs/
+                                 lifecycle.md); how long to wait for a
+                                 conflicting one to go; 0 = fail at once */
+    int lock_stale_s;         /* a lease not refreshed for this long belongs
+                                 to a process that died; 0 = 1800 */
 } kvault_options;
-#define KVAULT_OPTIONS_INIT {KVAULT_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL}
+#define KVAULT_OPTIONS_INIT {KVAULT_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 /* What the process environment says, read the way the kvault CLI reads
  * it: cache_dir from KVAULT_CACHE_DIR, $XDG_CACHE_HOME/kvault or
@@ -324,31 +330,78 @@ int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_repo
 typedef struct kvault_prune_opts {
     unsigned int version;     /* KVAULT_PRUNE_OPTS_VERSION */
     const char *env;          /* NULL = "default" */
-    int keep_last;            /* keep the newest N backups; at least 1 */
-    int keep_days;            /* also keep backups younger than this; 0 = none */
-    int64_t incomplete_grace_s; /* objects of attempts without a manifest are
-                                   removed once their id is older than this;
-                                   0 = 24 hours */
+    /* What to keep (at least one rule; the newest backup is always kept).
+     * A backup is kept when any rule keeps it. The calendar rules keep the
+     * newest backup of each of the last N hours, days, ISO weeks, months
+     * or years (UTC) that have a backup, as restic and borg do. */
+    int keep_last;            /* the newest N */
+    int keep_days;            /* every backup younger than D days */
+    int keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+    int64_t grace_s;          /* objects of attempts that never committed (a
+                                 killed backup, which the next backup may
+                                 resume from) go once older than this;
+                                 0 = the default, 24 hours;
+                                 KVAULT_GRACE_NONE = at once */
     int dry_run;              /* report what would go, remove nothing */
 } kvault_prune_opts;
-#define KVAULT_PRUNE_OPTS_INIT {KVAULT_PRUNE_OPTS_VERSION, NULL, 1, 0, 0, 0}
+#define KVAULT_PRUNE_OPTS_INIT {KVAULT_PRUNE_OPTS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define KVAULT_GRACE_NONE (-1)
+
+/* What prune decided about one backup, and why. */
+typedef struct kvault_prune_decision {
+    char id[64];
+    int64_t started_unix;
+    int keep;
+    char reasons[160];        /* "last 3, daily 2" ...; "" when it goes */
+} kvault_prune_decision;
 
 typedef struct kvault_prune_report {
     uint64_t backups_kept;
     uint64_t backups_removed;
+    uint64_t backups_damaged;   /* manifests that did not match their digest:
+                                   left in place, named in the log */
     uint64_t objects_removed;   /* besides the removed backups' manifests,
                                    including those of incomplete attempts */
     uint64_t bytes_removed;
     uint64_t incomplete_removed; /* objects of attempts that never committed */
+    uint64_t garbage_removed;    /* the store's own leftovers: unfinished
+                                    multipart uploads, temporary files */
+    kvault_prune_decision *decisions; /* every backup, oldest first; free
+                                         with kvault_free() */
+    size_t ndecisions;
 } kvault_prune_report;
 
-/* Retention: removes the backups of an env that opts does not keep, and the
- * leftovers of failed attempts. An object that a kept backup references is
- * never removed, wherever it lives. A removed backup's manifest goes first,
- * so an interrupted prune leaves only an incomplete attempt, which the next
- * prune removes. Do not run it at the same time as a backup of the env: the
- * backup may reference an object the prune is removing. */
+/* Retention: removes the backups of an env that opts does not keep, then
+ * collects garbage as kvault_gc does. An object that a kept backup
+ * references is never removed, wherever it lives. Takes the env's exclusive
+ * lease: it waits for running backups (kvault_options.lock_wait_s) or
+ * fails naming them, so a backup can never reference what a prune removes.
+ * A removed backup's manifest goes before its objects, so an interrupted
+ * prune leaves no backup that looks complete and is not. */
 int kvault_prune(kvault *kv, const kvault_prune_opts *opts, kvault_prune_report *out);
+
+#define KVAULT_GC_OPTS_VERSION 1
+typedef struct kvault_gc_opts {
+    unsigned int version;     /* KVAULT_GC_OPTS_VERSION */
+    const char *env;          /* NULL = "default" */
+    int64_t grace_s;          /* as kvault_prune_opts.grace_s */
+    int dry_run;
+} kvault_gc_opts;
+#define KVAULT_GC_OPTS_INIT {KVAULT_GC_OPTS_VERSION, NULL, 0, 0}
+
+typedef struct kvault_gc_report {
+    uint64_t objects_removed;
+    uint64_t bytes_removed;
+    uint64_t incomplete_removed;
+    uint64_t garbage_removed;
+} kvault_gc_report;
+
+/* Removes, under the env's exclusive lease: objects no backup references
+ * (those of removed backups at once, those of attempts that never committed
+ * once older than grace_s), the store's own leftovers under the env (see
+ * kvault_prune_report.garbage_removed), stale leases; and rebuilds the
+ * env's index from its manifests. */
+int kvault_gc(kvault *kv, const kvault_gc_opts *opts, kvault_gc_report *out);
 
 /* ---- objects ----------------------------------------------------------- */
 

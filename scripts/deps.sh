@@ -7,7 +7,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config librocksdb-dev libjansson-dev
-    libcurl4-openssl-dev libssl-dev libxml2-dev libisal-dev)
+    libcurl4-openssl-dev libssl-dev libxml2-dev libisal-dev libzstd-dev)
 TEST_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli rclone python3 time)
 
 case "${1:-all}" in

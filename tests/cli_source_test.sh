@@ -124,8 +124,8 @@ case_comparator() {
     has_out "^not checked: keys of column family 'default' not read: its comparator 'kvault.test.reverse'"
     run 0 list --env cmp --json
     [[ $(json 'j[0]["files"]') -ge 5 ]] || fail "list: $(cat "$T/out")"
-    kvault_manifest=$(find store -name manifest.json | head -1)
-    grep -q '"comparator": "kvault.test.reverse"' "$kvault_manifest" ||
+    kvault_manifest=$(find store -name manifest.json.zst | head -1)
+    zstd -qdc "$kvault_manifest" | grep -q '"comparator":"kvault.test.reverse"' ||
         fail "the manifest does not record the comparator"
 }
 

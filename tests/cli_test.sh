@@ -277,7 +277,14 @@ case_prune() {
         ids+=("$(cat out)")
     done
     run 2 prune --from store
-    has_err "--keep-last N and/or --keep-days D"
+    has_err "say what to keep: --keep-last, --keep-days or a calendar rule"
+    run 2 prune --from store --keep-daily 1 --grace soon
+    has_err "--grace: 'soon' is not a duration"
+    # all three are of today: daily keeps the newest, the table says why
+    run 0 prune --from store --keep-daily 1 --keep-last 2 --dry-run
+    has_out "^${ids[0]} .* remove +no rule keeps it"
+    has_out "^${ids[1]} .* keep +last 2$"
+    has_out "^${ids[2]} .* keep +last 1, daily 1$"
     run 2 prune --from store --keep-last 0
     has_err "--keep-last must be 1"
 
@@ -294,6 +301,25 @@ case_prune() {
     run 0 verify --from store --backup "${ids[1]}" --restore-check -q
     run 0 restore --from store --to restored -q
     same_db db restored
+    # objects of failed attempts: an old one goes, one of today is kept for
+    # the next backup to resume from (24 h) unless --grace 0
+    local old=store/default/rocksdb/2020-01-01/20200101T000000.000Z-0ddba1
+    local new
+    new=store/default/rocksdb/$(date -u +%F)/$(date -u +%Y%m%dT%H%M%S).000Z-0ddba2
+    mkdir -p "$old" "$new"
+    echo partial >"$old/000009.sst"
+    echo partial >"$new/000010.sst"
+    run 0 gc --from store --json --dry-run
+    [[ $(json 'j["incomplete_removed"]') == 1 ]] || fail "gc dry run: $(cat out)"
+    [[ -e $old/000009.sst ]] || fail "a dry run removed something"
+    run 0 gc --from store
+    has_out "^removed 1 objects"
+    [[ ! -e $old/000009.sst && -e $new/000010.sst ]] || fail "gc with the default grace"
+    run 0 gc --from store --grace 0
+    has_out "^removed 1 objects"
+    [[ ! -e $new/000010.sst ]] || fail "gc --grace 0 kept it"
+    run 0 list --from store --json
+    [[ $(json 'len(j)') == 2 ]] || fail "gc changed the backups: $(cat out)"
 }
 
 "case_$CASE"

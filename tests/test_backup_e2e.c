@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/sealed.h"
 #include "test.h"
 
 #define NCF 4
@@ -296,15 +297,28 @@ static int count_entries(const char *dir, const char *needle)
     return n;
 }
 
-static json_t *read_manifest(const char *store, const kvault_backup_info *b)
+static char *manifest_path(const char *store, const kvault_backup_info *b)
 {
     char *path;
-    json_t *j;
-    if (asprintf(&path, "%s/%s/rocksdb/%s/%s/manifest.json", store, b->env, b->date, b->id) < 0)
-        return NULL;
-    j = json_load_file(path, 0, NULL);
-    if (!j)
-        fprintf(stderr, "  cannot read %s\n", path);
+    return asprintf(&path, "%s/%s/rocksdb/%s/%s/manifest.json.zst", store, b->env, b->date,
+                    b->id) < 0 ? NULL : path;
+}
+
+/* The manifest's JSON, its digest checked (sealed.h). */
+static json_t *read_manifest(const char *store, const kvault_backup_info *b)
+{
+    char *path = manifest_path(store, b), *data = NULL;
+    size_t len = 0;
+    json_t *j = NULL;
+    int sealed = 0;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (f && (data = malloc(1 << 24)))
+        len = fread(data, 1, 1 << 24, f);
+    if (!data || kv_sealed_decode(data, len, 1 << 26, "manifest", &j, &sealed) != KV_OK || !sealed)
+        fprintf(stderr, "  cannot read %s: %s\n", path ? path : "?", kvault_errmsg());
+    if (f)
+        fclose(f);
+    free(data);
     free(path);
     return j;
 }
@@ -714,8 +728,11 @@ static void test_corrupt_object(void)
 
 /* A manifest whose first file would be written outside the restore target,
  * made from b's by moving it to a later id. */
-#define HOSTILE_DIR "default/rocksdb/2099-01-01/20990101T000000Z-abcdef"
+#define HOSTILE_ID "20990101T000000Z-abcdef"
+#define HOSTILE_DIR "default/rocksdb/2099-01-01/" HOSTILE_ID
 
+/* A version-2 (plain JSON, no digest) manifest with a file name that would
+ * write outside the restore target. */
 static int plant_hostile_manifest(const kvault_backup_info *b)
 {
     json_t *m = read_manifest(fx.store, b);
@@ -723,8 +740,11 @@ static int plant_hostile_manifest(const kvault_backup_info *b)
     char *cmd = NULL;
     int rc = -1;
     if (m && dir && path && asprintf(&cmd, "mkdir -p '%s'", dir) >= 0 && system(cmd) == 0) {
-        json_object_set_new(m, "id", json_string("20990101T000000Z-abcdef"));
+        json_object_del(m, "digest");
+        json_object_set_new(m, "version", json_integer(2));
+        json_object_set_new(m, "id", json_string(HOSTILE_ID));
         json_object_set_new(m, "date", json_string("2099-01-01"));
+        json_object_set_new(m, "created", json_string("2099-01-01T00:00:00Z"));
         json_object_set_new(json_array_get(json_object_get(m, "files"), 0), "name",
                             json_string("../../evil"));
         rc = json_dump_file(m, path, 0);
@@ -740,6 +760,7 @@ static void hostile_body(void)
 {
     kvault_backup_info b, r, *list;
     kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_gc_report gr;
     char *dest = cat(fx.base, "restored");
     const char *key = HOSTILE_DIR "/manifest.json";
     size_t n;
@@ -748,20 +769,68 @@ static void hostile_body(void)
     CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
     CHECK(plant_hostile_manifest(&b) == 0);
 
-    CHECK(kvault_list(fx.kv, NULL, &list, &n) == KV_EINVAL);
-    CHECK(strstr(kvault_errmsg(), key) && strstr(kvault_errmsg(), "files[0].name"));
+    /* restoring it is refused, naming it, and writes nothing */
+    ro.backup_id = HOSTILE_ID;
     CHECK(kvault_restore(fx.kv, &ro, dest, &r) == KV_EINVAL);
     CHECK(strstr(kvault_errmsg(), key) && strstr(kvault_errmsg(), "files[0].name"));
     CHECK(!exists(dest));
     CHECK(count_entries(fx.base, "evil") == 0);
 
-    /* backups go on, ignoring it; once it is gone, list works again */
+    /* list, latest and gc (which rebuilds the index from every manifest)
+     * skip it and go on; so do backups */
+    CHECK_OK(kvault_gc(fx.kv, NULL, &gr));
+    CHECK_OK(kvault_list(fx.kv, NULL, &list, &n));
+    CHECK_EQ_U64(n, 1);
+    CHECK_STR(list[0].id, b.id);
+    kvault_free(list);
+    ro.backup_id = NULL;
+    CHECK_OK(kvault_restore(fx.kv, &ro, dest, &r));
+    CHECK_STR(r.id, b.id);
     CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
-    CHECK_OK(kvault_rm(fx.kv, key));
     CHECK_OK(kvault_list(fx.kv, NULL, &list, &n));
     CHECK_EQ_U64(n, 2);
     kvault_free(list);
     free(dest);
+}
+
+/* A sealed manifest with a damaged byte: verify names it; list and prune
+ * go on, and prune leaves the damaged backup's objects in place. */
+static void damaged_body(void)
+{
+    kvault_backup_info b1, b2, *list;
+    kvault_verify_opts vo = KVAULT_VERIFY_OPTS_INIT;
+    kvault_prune_opts po = KVAULT_PRUNE_OPTS_INIT;
+    kvault_prune_report pr;
+    char *path;
+    struct stat st;
+    size_t n;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b1));
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b2));
+    CHECK((path = manifest_path(fx.store, &b1)) && stat(path, &st) == 0);
+    CHECK(flip_byte(path, st.st_size / 2) == 0);
+
+    vo.backup_id = b1.id;
+    CHECK(kvault_verify(fx.kv, &vo, &(kvault_verify_report){0}) == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), b1.id) && strstr(kvault_errmsg(), "manifest"));
+    CHECK_OK(kvault_list(fx.kv, NULL, &list, &n));
+    kvault_free(list);
+    po.keep_last = 1;
+    po.grace_s = KVAULT_GRACE_NONE;
+    CHECK_OK(kvault_prune(fx.kv, &po, &pr));
+    CHECK_EQ_U64(pr.backups_damaged, 1);
+    CHECK_EQ_U64(pr.backups_removed, 0);
+    kvault_free(pr.decisions);
+    CHECK(stat(path, &st) == 0); /* left in place for someone to look at */
+    vo.backup_id = b2.id;
+    CHECK_OK(kvault_verify(fx.kv, &vo, &(kvault_verify_report){0}));
+    free(path);
+}
+
+static void test_damaged_manifest(void)
+{
+    run_in_fixture(damaged_body);
 }
 
 static void test_hostile_manifest(void)
@@ -924,25 +993,30 @@ static void prune_body(void)
     CHECK(b3.files_new < b3.files); /* b3 references files stored by b1 */
 
     CHECK(plant_attempt("2020-01-01", "20200101T000000Z-01d000") == 0);
-    snprintf(recent, sizeof recent, "%.16s-fffff0", b3.id);
+    snprintf(recent, sizeof recent, "%.20s-fffff0", b3.id);
     CHECK(plant_attempt(b3.date, recent) == 0);
-    CHECK_OK(count_objects(fx.kv, "prune-test/", &before));
+    CHECK_OK(count_objects(fx.kv, "prune-test/rocksdb/", &before));
     CHECK(before.has_old_attempt && before.has_recent_attempt);
 
     po.keep_last = 0;
     CHECK(kvault_prune(fx.kv, &po, &rep) == KV_EINVAL);
-    CHECK(strstr(kvault_errmsg(), "kvault_prune_opts.keep_last"));
+    CHECK(strstr(kvault_errmsg(), "nothing to keep"));
 
     po.keep_last = 1; /* dry run: reports, removes nothing */
     CHECK_OK(kvault_prune(fx.kv, &po, &rep));
     CHECK_EQ_U64(rep.backups_removed, 2);
     CHECK_EQ_U64(rep.backups_kept, 1);
     CHECK_EQ_U64(rep.incomplete_removed, 1);
-    CHECK_OK(count_objects(fx.kv, "prune-test/", &after));
+    CHECK_EQ_U64(rep.ndecisions, 3);
+    CHECK(!rep.decisions[0].keep && !rep.decisions[1].keep && rep.decisions[2].keep);
+    CHECK_STR(rep.decisions[2].reasons, "last 1");
+    kvault_free(rep.decisions);
+    CHECK_OK(count_objects(fx.kv, "prune-test/rocksdb/", &after));
     CHECK_EQ_U64(after.n, before.n);
 
     po.dry_run = 0;
     CHECK_OK(kvault_prune(fx.kv, &po, &rep));
+    kvault_free(rep.decisions);
     CHECK_EQ_U64(rep.backups_removed, 2);
     CHECK_OK(kvault_list(fx.kv, "prune-test", &list, &n));
     CHECK_EQ_U64(n, 1);
@@ -951,7 +1025,7 @@ static void prune_body(void)
 
     /* what is left: b3's objects (some in b1's folder), and the attempt that
      * may still be running */
-    CHECK_OK(count_objects(fx.kv, "prune-test/", &after));
+    CHECK_OK(count_objects(fx.kv, "prune-test/rocksdb/", &after));
     CHECK(!after.has_old_attempt && after.has_recent_attempt);
     CHECK_EQ_U64(after.n, objects_of(&b3) + 1);
     CHECK_EQ_U64(rep.objects_removed + rep.backups_removed, before.n - after.n);
@@ -962,6 +1036,7 @@ static void prune_body(void)
 
     /* a second prune has nothing left to do */
     CHECK_OK(kvault_prune(fx.kv, &po, &rep));
+    kvault_free(rep.decisions);
     CHECK_EQ_U64(rep.backups_removed + rep.objects_removed, 0);
     (void)b2;
     free(r3);
@@ -980,6 +1055,7 @@ int main(int argc, char **argv)
         {"cancel", test_cancel},
         {"corrupt_object", test_corrupt_object},
         {"hostile_manifest", test_hostile_manifest},
+        {"damaged_manifest", test_damaged_manifest},
         {"objects", test_objects},
         {"prune", test_prune},
         {NULL, NULL},

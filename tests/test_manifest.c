@@ -1,13 +1,15 @@
-/* Manifest round trip, and hostile manifests rejected naming the field. */
+/* Manifest round trip, its digest, and hostile manifests rejected naming
+ * the field. */
 #include <jansson.h>
 
 #include "backup/layout.h"
 #include "backup/manifest.h"
+#include "backup/sealed.h"
 #include "test.h"
 
-#define ID "20260102T030405Z-a1b2c3"
+#define ID "20260102T030405.678Z-a1b2c3"
 #define DATE "2026-01-02"
-#define KEY "prod/rocksdb/" DATE "/" ID "/manifest.json"
+#define KEY "prod/rocksdb/" DATE "/" ID "/manifest.json.zst"
 
 static char *cfs[] = {"default", "users"};
 
@@ -19,7 +21,8 @@ static kv_mfile files[] = {
 
 static kv_manifest sample(void)
 {
-    kv_manifest m = {.id = ID, .env = "prod", .date = DATE, .created_unix = 1767323045,
+    kv_manifest m = {.version = 3, .id = ID, .env = "prod", .date = DATE,
+                     .created_ms = 1767323045678,
                      .seconds = 1.5, .tool_version = "0.1.0", .db_path = "/var/db",
                      .hostname = "host1", .db_identity = "abc-123", .column_families = cfs,
                      .ncolumn_families = 2, .sequence = 4242, .files_new = 2,
@@ -27,28 +30,47 @@ static kv_manifest sample(void)
     return m; /* the third file is for the 2^53 limit only */
 }
 
-static char *sample_json(void)
+/* The sample as stored (sealed), and as its JSON object. */
+static int sample_bytes(void **data, size_t *len)
 {
     kv_manifest m = sample();
-    char *json = NULL;
+    return kv_manifest_encode(&m, data, len);
+}
+
+static json_t *sample_root(void)
+{
+    void *data = NULL;
     size_t len;
-    if (kv_manifest_encode(&m, &json, &len) != KV_OK)
-        return NULL;
-    return json;
+    json_t *root = NULL;
+    int sealed;
+    if (sample_bytes(&data, &len) == KV_OK)
+        kv_sealed_decode(data, len, 1 << 20, "sample", &root, &sealed);
+    free(data);
+    return root;
+}
+
+static char *sample_json(void)
+{
+    json_t *root = sample_root();
+    char *text = root ? json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    json_decref(root);
+    return text;
 }
 
 static void test_round_trip(void)
 {
-    kv_manifest m = sample(), back;
-    char *json = NULL;
+    kv_manifest back;
+    void *data = NULL;
     size_t len;
-    CHECK_OK(kv_manifest_encode(&m, &json, &len));
-    CHECK_OK(kv_manifest_parse(KEY, "prod", json, len, &back));
-    free(json);
+    CHECK_OK(sample_bytes(&data, &len));
+    CHECK(len > 4 && memcmp(data, "\x28\xb5\x2f\xfd", 4) == 0); /* a zstd frame */
+    CHECK_OK(kv_manifest_parse(KEY, "prod", data, len, &back));
+    free(data);
+    CHECK_EQ_U64(back.version, 3);
     CHECK_STR(back.id, ID);
     CHECK_STR(back.env, "prod");
     CHECK_STR(back.date, DATE);
-    CHECK_EQ_U64(back.created_unix, 1767323045);
+    CHECK_EQ_U64(back.created_ms, 1767323045678);
     CHECK(back.seconds == 1.5);
     CHECK_STR(back.tool_version, "0.1.0");
     CHECK_STR(back.db_path, "/var/db");
@@ -70,37 +92,49 @@ static void test_round_trip(void)
     kv_manifest_free(&back);
 }
 
-/* Parses text as the manifest at key for env "prod"; expects KV_EINVAL with
- * a message naming the key and containing want. */
-static int rejected(const char *key, const char *text, const char *want)
+/* Parses data as the manifest at key for env "prod"; expects status code
+ * with a message naming the key and containing want. */
+static int rejected_as(int code, const char *key, const void *data, size_t len, const char *want)
 {
     kv_manifest m;
-    int rc = kv_manifest_parse(key, "prod", text, strlen(text), &m);
+    int rc = kv_manifest_parse(key, "prod", data, len, &m);
     kv_manifest_free(&m);
-    if (rc != KV_EINVAL || !strstr(kvault_errmsg(), key) || !strstr(kvault_errmsg(), want)) {
-        fprintf(stderr, "  expected rejection naming '%s', got %d: %s\n", want, rc, kvault_errmsg());
+    if (rc != code || !strstr(kvault_errmsg(), key) || !strstr(kvault_errmsg(), want)) {
+        fprintf(stderr, "  expected rejection %d naming '%s', got %d: %s\n", code, want, rc,
+                kvault_errmsg());
         return 0;
     }
     return 1;
 }
 
-/* The sample with one change made by edit(root). */
+static int rejected(const char *key, const char *text, const char *want)
+{
+    return rejected_as(KV_EINVAL, key, text, strlen(text), want);
+}
+
+/* The sample with one change made by edit(root), sealed again (as someone
+ * who can write the store can): the parser itself must refuse it. */
 typedef void (*edit_fn)(json_t *root);
+
+static int rejects_edit_as(int code, edit_fn edit, const char *want)
+{
+    json_t *root = sample_root();
+    void *data = NULL;
+    size_t len;
+    int ok;
+    if (!root)
+        return 0;
+    json_object_del(root, "digest");
+    edit(root);
+    ok = kv_sealed_encode(root, &data, &len) == KV_OK && rejected_as(code, KEY, data, len, want);
+    json_decref(root);
+    free(data);
+    return ok;
+}
 
 static int rejects_edit(edit_fn edit, const char *want)
 {
-    char *json = sample_json(), *text;
-    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
-    int ok;
-    free(json);
-    if (!root)
-        return 0;
-    edit(root);
-    text = json_dumps(root, 0);
-    json_decref(root);
-    ok = text && rejected(KEY, text, want);
-    free(text);
-    return ok;
+    return rejects_edit_as(KV_EINVAL, edit, want);
 }
 
 static json_t *file0(json_t *root)
@@ -139,7 +173,7 @@ EDIT(object_absolute, json_object_set_new(file0(root), "object", json_string("/p
 EDIT(object_empty_segment, json_object_set_new(file0(root), "object", json_string("prod/rocksdb//x")))
 EDIT(object_not_rocksdb, json_object_set_new(file0(root), "object", json_string("prod/x")))
 EDIT(format_other, json_object_set_new(root, "format", json_string("something-else")))
-EDIT(version_3, json_object_set_new(root, "version", json_integer(3)))
+EDIT(version_newer, json_object_set_new(root, "version", json_integer(4)))
 EDIT(version_missing, json_object_del(root, "version"))
 EDIT(env_other, json_object_set_new(root, "env", json_string("staging")))
 EDIT(id_elsewhere, json_object_set_new(root, "id", json_string("20260102T030405Z-ffffff")))
@@ -188,7 +222,7 @@ static void test_hostile_objects(void)
 static void test_hostile_header(void)
 {
     CHECK(rejects_edit(format_other, "'format'"));
-    CHECK(rejects_edit(version_3, "'version'"));
+    CHECK(rejects_edit_as(KV_EUNSUPPORTED, version_newer, "newer than the 3 this kvault reads"));
     CHECK(rejects_edit(version_missing, "'version'"));
     CHECK(rejects_edit(env_other, "'env'"));
     CHECK(rejects_edit(id_elsewhere, "'id'"));
@@ -215,17 +249,67 @@ static void test_not_json(void)
     free(dup);
 }
 
+/* Edited without sealing again, or its digest taken away: refused. */
+static void test_digest(void)
+{
+    json_t *root = sample_root();
+    char *text;
+    CHECK(root);
+    json_object_set_new(json_array_get(json_object_get(root, "files"), 1), "name",
+                        json_string("CURREJT"));
+    text = json_dumps(root, JSON_COMPACT);
+    CHECK(text && rejected_as(KV_ECORRUPT, KEY, text, strlen(text),
+                              "does not match its digest"));
+    free(text);
+    json_object_del(root, "digest");
+    text = json_dumps(root, JSON_COMPACT);
+    CHECK(text && rejected_as(KV_ECORRUPT, KEY, text, strlen(text), "has no digest"));
+    free(text);
+    json_decref(root);
+}
+
+/* Every single-bit flip of a stored manifest, and of its JSON, is refused
+ * (none parses into a manifest), and the refusal names the manifest. */
+static void test_every_bit_flip(void)
+{
+    void *data = NULL;
+    char *json = sample_json();
+    size_t len, flips = 0, refused = 0;
+    CHECK_OK(sample_bytes(&data, &len));
+    CHECK(json);
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char *buf = pass ? (unsigned char *)json : data;
+        size_t n = pass ? strlen(json) : len;
+        for (size_t i = 0; i < n * 8; i++) {
+            kv_manifest m;
+            int rc;
+            buf[i / 8] ^= (unsigned char)(1u << (i % 8));
+            rc = kv_manifest_parse(KEY, "prod", buf, n, &m);
+            kv_manifest_free(&m);
+            buf[i / 8] ^= (unsigned char)(1u << (i % 8));
+            flips++;
+            refused += rc != KV_OK && strstr(kvault_errmsg(), KEY) != NULL;
+            if (rc == KV_OK)
+                fprintf(stderr, "  flip of bit %zu (%s) was accepted\n", i, pass ? "JSON" : "stored");
+        }
+    }
+    fprintf(stderr, "  %zu flips, %zu refused naming the manifest\n", flips, refused);
+    CHECK_EQ_U64(refused, flips);
+    free(data);
+    free(json);
+}
+
 static void test_size_limit_is_2_pow_53(void)
 {
     kv_manifest m = sample(), back;
-    char *json = NULL;
+    void *data = NULL;
     size_t len;
     m.files = files + 1;   /* CURRENT (16) and MANIFEST (2^53): the sum is over */
     m.nfiles = 2;
-    CHECK_OK(kv_manifest_encode(&m, &json, &len));
-    CHECK(kv_manifest_parse(KEY, "prod", json, len, &back) == KV_EINVAL);
+    CHECK_OK(kv_manifest_encode(&m, &data, &len));
+    CHECK(kv_manifest_parse(KEY, "prod", data, len, &back) == KV_EINVAL);
     kv_manifest_free(&back);
-    free(json);
+    free(data);
     CHECK(strstr(kvault_errmsg(), KEY));
 }
 
@@ -241,9 +325,15 @@ static void test_env_and_ids(void)
     CHECK(kv_env_resolve("a/b", &env) == KV_EINVAL);
     CHECK(kv_env_resolve("..", &env) == KV_EINVAL);
     CHECK(kv_env_resolve("", &env) == KV_EINVAL);
-    CHECK_OK(kv_backup_id_new(1767323045, id, date));
+    int64_t ms;
+    CHECK_OK(kv_backup_id_new(1767323045678, id, date));
     CHECK(kv_backup_id_valid(id));
-    CHECK(strncmp(id, "20260102T030405Z-", 17) == 0);
+    CHECK(strncmp(id, "20260102T030405.678Z-", 21) == 0);
+    CHECK_OK(kv_backup_id_time_ms(id, &ms));
+    CHECK_EQ_U64(ms, 1767323045678);
+    CHECK(kv_backup_id_valid("20260102T030405Z-a1b2c3")); /* kvault 0.1's */
+    CHECK_OK(kv_backup_id_time_ms("20260102T030405Z-a1b2c3", &ms));
+    CHECK_EQ_U64(ms, 1767323045000);
     CHECK_STR(date, DATE);
     CHECK_OK(kv_backup_id_date(ID, date));
     CHECK_STR(date, DATE);
@@ -259,6 +349,8 @@ int main(int argc, char **argv)
         {"hostile_objects", test_hostile_objects},
         {"hostile_header", test_hostile_header},
         {"not_json", test_not_json},
+        {"digest", test_digest},
+        {"every_bit_flip", test_every_bit_flip},
         {"size_limit_is_2_pow_53", test_size_limit_is_2_pow_53},
         {"env_and_ids", test_env_and_ids},
         {NULL, NULL},

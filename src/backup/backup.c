@@ -3,6 +3,7 @@
  * earlier backup of the env already holds byte for byte are referenced, not
  * uploaded again. */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "backup/catalog.h"
+#include "backup/index.h"
+#include "backup/lock.h"
 #include "backup/crccache.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
@@ -41,26 +44,26 @@ typedef struct job {
     kvault *kv;
     const char *env;
     char id[64], date[16];
-    time_t started;
+    int64_t started_ms;
     struct timespec t0;
+    kv_lock *lock;
     kv_source src;
     src_file *files;
     size_t nfiles;
-    kv_catalog catalog;
+    kv_index index;
     prior_file *prior;
     size_t nprior;
     kv_crc_cache *cache;
     kv_xfer_item *items;
     size_t nitems;
+    size_t nstored;       /* files stored by this backup so far (folder fan-out) */
     uint64_t bytes_checksummed;
 } job;
 
-static int is_immutable(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 4 && (strcmp(name + n - 4, ".sst") == 0 || strcmp(name + n - 4, ".ldb") == 0)) ||
-           (n > 5 && strcmp(name + n - 5, ".blob") == 0);
-}
+/* A backup folder holds at most this many files; more go in numbered
+ * sub-folders (000/, 001/, ...), so no folder gets huge however many SST
+ * files a database has. */
+#define FILES_PER_FOLDER 900
 
 static int take_source(job *j, rocksdb_t *live, const char *db_path, const kvault_backup_opts *o)
 {
@@ -99,22 +102,17 @@ static int cmp_prior_sort(const void *a, const void *b)
     return cmp_prior(a, b, 1);
 }
 
+/* The env's index: every immutable file its backups hold. */
 static int index_prior(job *j)
 {
-    size_t n = 0;
-    int rc = kv_catalog_load(j->kv->st, j->env, 1, &j->catalog);
+    int rc = kv_index_load(j->kv->st, j->env, &j->index);
     if (rc)
         return rc;
-    for (size_t i = 0; i < j->catalog.n; i++)
-        n += j->catalog.m[i].nfiles;
-    if (!(j->prior = calloc(n + 1, sizeof *j->prior)))
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    for (size_t i = 0; i < j->catalog.n; i++) {
-        for (size_t k = 0; k < j->catalog.m[i].nfiles; k++) {
-            const kv_mfile *f = &j->catalog.m[i].files[k];
-            if (is_immutable(f->name))
-                j->prior[j->nprior++] = (prior_file){f->name, f->size, f->crc32c, f->object};
-        }
+    if (!(j->prior = calloc(j->index.nf + 1, sizeof *j->prior)))
+        return kv_oom();
+    for (size_t i = 0; i < j->index.nf; i++) {
+        const kv_index_file *f = &j->index.f[i];
+        j->prior[j->nprior++] = (prior_file){f->name, f->size, f->crc32c, f->object};
     }
     qsort(j->prior, j->nprior, sizeof *j->prior, cmp_prior_sort);
     return KV_OK;
@@ -161,45 +159,116 @@ static int classify(job *j, src_file *f)
 
 /* ---- upload and commit -------------------------------------------------- */
 
+/* Where this backup stores f: its folder, or a numbered sub-folder of it
+ * once the folder holds FILES_PER_FOLDER files. */
+static int object_key(job *j, src_file *f)
+{
+    char sub[300];
+    size_t n = j->nstored++;
+    if (n < FILES_PER_FOLDER)
+        snprintf(sub, sizeof sub, "%s", f->f->name);
+    else
+        snprintf(sub, sizeof sub, "%03zu/%s", n / FILES_PER_FOLDER - 1, f->f->name);
+    f->key = kv_layout_key(j->env, j->date, j->id, sub);
+    return f->key ? KV_OK : kv_oom();
+}
+
+/* Uploads every file marked upload that has no key yet. */
 static int upload_new(job *j)
 {
+    size_t first = j->nitems;
     int rc;
-    if (!(j->items = calloc(j->nfiles + 1, sizeof *j->items)))
-        return kv_seterr(KV_ENOMEM, "out of memory");
     for (size_t i = 0; i < j->nfiles; i++) {
         src_file *f = &j->files[i];
-        if (!f->upload)
+        if (!f->upload || f->key)
             continue;
-        if (!(f->key = kv_layout_key(j->env, j->date, j->id, f->f->name)))
-            return kv_seterr(KV_ENOMEM, "out of memory");
+        if ((rc = object_key(j, f)))
+            return rc;
         f->object = f->key;
         j->items[j->nitems++] = (kv_xfer_item){.local_path = f->f->path, .key = f->key,
                                                .size = (uint64_t)f->f->st.st_size};
     }
-    if ((rc = kv_xfer_upload(j->kv->st, j->items, j->nitems, &j->kv->xo)))
+    if ((rc = kv_xfer_upload(j->kv->st, j->items + first, j->nitems - first, &j->kv->xo)))
         return rc;
-    for (size_t i = 0, k = 0; i < j->nfiles; i++) {
+    for (size_t i = 0, k = first; i < j->nfiles; i++) {
         src_file *f = &j->files[i];
-        if (!f->upload)
+        if (!f->upload || f->key != j->items[k].key)
             continue;
         f->crc = j->items[k++].crc32c;
         if (f->f->immutable && (rc = kv_crc_cache_add(j->cache, &f->f->st, f->crc)))
             return rc;
+        if (k == j->nitems)
+            break;
     }
     return KV_OK;
 }
 
-/* Removes what a failed backup uploaded; it has no manifest, so nothing
- * refers to it. Best effort: the failure being reported is the one kept. */
-static void remove_uploaded(job *j)
+/* ---- the objects it references, checked before it commits ---------------- */
+
+typedef struct recheck {
+    job *j;
+    pthread_mutex_t lock;
+    size_t next;
+    int err;
+    char errmsg[1024];
+} recheck;
+
+static void *recheck_worker(void *arg)
 {
-    char saved[1024];
-    snprintf(saved, sizeof saved, "%s", kv_errmsg());
-    for (size_t i = 0; i < j->nitems; i++)
-        if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
-            kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
-                   j->items[i].key, kv_errmsg());
-    kv_errset_msg(KV_OK, saved);
+    recheck *r = arg;
+    for (;;) {
+        src_file *f;
+        kv_object_info info;
+        int rc;
+        pthread_mutex_lock(&r->lock);
+        while (r->next < r->j->nfiles && r->j->files[r->next].upload)
+            r->next++;
+        f = r->next < r->j->nfiles && !r->err ? &r->j->files[r->next++] : NULL;
+        pthread_mutex_unlock(&r->lock);
+        if (!f)
+            return NULL;
+        rc = kv_store_stat(r->j->kv->st, f->object, &info);
+        if (rc == KV_OK && info.size != (uint64_t)f->f->st.st_size)
+            rc = KV_ENOTFOUND; /* not what the index said: store it anew */
+        if (rc == KV_ENOTFOUND) {
+            kv_log(KV_LOG_ERROR, "warning: '%s', which backup %s references, is gone; storing "
+                   "'%s' again", f->object, r->j->id, f->f->name);
+            f->upload = 1; /* only this worker touches f */
+            rc = KV_OK;
+        }
+        if (rc) {
+            pthread_mutex_lock(&r->lock);
+            if (!r->err) {
+                r->err = rc;
+                snprintf(r->errmsg, sizeof r->errmsg, "%s", kv_errmsg());
+            }
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+}
+
+/* Every object the backup references from earlier backups must still be
+ * there when it commits: a prune that ran while this backup's lease had
+ * lapsed may have removed some. Missing ones are stored again. */
+static int recheck_references(job *j)
+{
+    recheck r = {.j = j};
+    pthread_t th[16];
+    int n = j->kv->xo.workers > 0 ? j->kv->xo.workers : 8, started = 0;
+    if (n > 16)
+        n = 16;
+    pthread_mutex_init(&r.lock, NULL);
+    for (; started < n; started++)
+        if (pthread_create(&th[started], NULL, recheck_worker, &r) != 0)
+            break;
+    if (!started)
+        recheck_worker(&r);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&r.lock);
+    if (r.err)
+        return kv_errset_msg(r.err, r.errmsg);
+    return upload_new(j);
 }
 
 static double since(const struct timespec *t0)
@@ -213,10 +282,11 @@ static double since(const struct timespec *t0)
 static int build_manifest(job *j, char *hostname, kv_manifest *m)
 {
     memset(m, 0, sizeof *m);
+    m->version = KV_MANIFEST_VERSION;
     snprintf(m->id, sizeof m->id, "%s", j->id);
     snprintf(m->env, sizeof m->env, "%s", j->env);
     snprintf(m->date, sizeof m->date, "%s", j->date);
-    m->created_unix = (int64_t)j->started;
+    m->created_ms = j->started_ms;
     m->tool_version = (char *)KVAULT_VERSION;
     m->db_path = j->src.db_path;
     m->wal_dir = j->src.wal_dir;
@@ -229,7 +299,7 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
     m->cf_code = j->src.conf.cfs;
     m->ncf_code = j->src.conf.ncf;
     if (!(m->files = calloc(j->nfiles + 1, sizeof *m->files)))
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     for (size_t i = 0; i < j->nfiles; i++) {
         const src_file *f = &j->files[i];
         m->files[i] = (kv_mfile){f->f->name, (uint64_t)f->f->st.st_size, f->crc, (char *)f->object};
@@ -243,33 +313,55 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
     return KV_OK;
 }
 
-/* Makes the backup exist: everything uploaded is made durable first, then
- * the manifest is written. */
+/* Makes the backup exist: its lease confirmed, what it references checked,
+ * everything uploaded made durable, then the manifest written and the
+ * backup added to the env's index. */
 static int commit(job *j, kvault_backup_info *out)
 {
-    char hostname[256] = "", *json = NULL, *key = NULL;
+    char hostname[256] = "", *key = NULL;
+    void *data = NULL;
     kv_digest digest = {0};
-    kv_manifest m;
+    kv_manifest m = {0};
     size_t len;
-    int rc;
+    int rc = kv_lock_confirm(j->lock);
 
+    if (rc == KV_ETRANSIENT)
+        rc = KV_OK; /* others may have run: the re-check below covers it */
+    if (rc || (rc = recheck_references(j)))
+        return rc;
     gethostname(hostname, sizeof hostname - 1);
-    if ((rc = build_manifest(j, hostname, &m)) || (rc = kv_manifest_encode(&m, &json, &len)))
+    if ((rc = build_manifest(j, hostname, &m)) || (rc = kv_manifest_encode(&m, &data, &len)))
         goto out;
-    if (!(key = kv_layout_key(j->env, j->date, j->id, KV_MANIFEST_NAME))) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+    if (!(key = kv_layout_manifest_key(j->env, j->date, j->id, 0))) {
+        rc = kv_oom();
         goto out;
     }
-    digest.crc32c = kv_crc32c(0, json, len);
-    if ((rc = kv_store_sync(j->kv->st)) || (rc = kv_store_put(j->kv->st, key, json, len, &digest)))
+    digest.crc32c = kv_crc32c(0, data, len);
+    if ((rc = kv_store_sync(j->kv->st)) || (rc = kv_store_put(j->kv->st, key, data, len, &digest)))
         goto out;
+    if (kv_index_add(j->kv->st, j->env, &m, &j->index) != KV_OK)
+        kv_log(KV_LOG_ERROR, "warning: backup %s is complete but not in the index of env '%s' "
+               "yet (the next prune or gc adds it): %s", j->id, j->env, kv_errmsg());
     kv_info_from_manifest(&m, out);
     out->bytes_checksummed = j->bytes_checksummed;
 out:
     free(m.files);
-    free(json);
+    free(data);
     free(key);
     return rc;
+}
+
+/* Removes what a failed backup uploaded; it has no manifest, so nothing
+ * refers to it. Best effort: the failure being reported is the one kept. */
+static void remove_uploaded(job *j)
+{
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", kv_errmsg());
+    for (size_t i = 0; i < j->nitems; i++)
+        if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
+            kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
+                   j->items[i].key, kv_errmsg());
+    kv_errset_msg(KV_OK, saved);
 }
 
 /* ---- the whole backup ---------------------------------------------------- */
@@ -290,6 +382,13 @@ static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
     return kv_env_resolve(opts ? opts->env : NULL, &j->env);
 }
 
+static int take_lease(job *j)
+{
+    kv_lock_opts lo = {.env = j->env, .op = "backup", .exclusive = 0,
+                       .wait_s = j->kv->lock_wait_s, .stale_s = j->kv->lock_stale_s};
+    return kv_lock_acquire(j->kv->st, &lo, &j->lock);
+}
+
 static void job_free(job *j)
 {
     for (size_t i = 0; i < j->nfiles; i++)
@@ -297,32 +396,37 @@ static void job_free(job *j)
     free(j->files);
     kv_source_close(&j->src);
     free(j->prior);
-    kv_catalog_free(&j->catalog);
+    kv_index_free(&j->index);
     kv_crc_cache_free(j->cache);
     free(j->items);
+    kv_lock_release(j->lock);
 }
 
-/* Ids sort in time order only to the second, so a backup that follows
- * another within the same second waits for the next one. */
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Ids order by time to the millisecond; a backup that starts in the same
+ * millisecond as (or, by a slightly slow clock, just before) the env's
+ * latest waits until it is later, so "latest" is always the newest. */
 static int make_id(job *j)
 {
-    int64_t last = j->catalog.n ? j->catalog.m[j->catalog.n - 1].created_unix : 0, ns;
-    struct timespec now, wait;
-
-    /* not time(): its coarse clock may lag behind the sleep below */
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (last >= (int64_t)now.tv_sec && last - (int64_t)now.tv_sec < 3) {
-        ns = (last + 1 - (int64_t)now.tv_sec) * 1000000000 - now.tv_nsec;
-        wait.tv_sec = (time_t)(ns / 1000000000);
-        wait.tv_nsec = (long)(ns % 1000000000);
+    int64_t last = j->index.nb ? j->index.b[j->index.nb - 1].created_ms : 0;
+    int64_t now = now_ms();
+    if (last >= now && last - now < 3000) {
+        struct timespec wait = {(time_t)((last + 1 - now) / 1000),
+                                (long)((last + 1 - now) % 1000) * 1000000L};
         nanosleep(&wait, NULL);
-        clock_gettime(CLOCK_REALTIME, &now);
+        now = now_ms();
     }
-    j->started = now.tv_sec;
-    if (last >= (int64_t)j->started)
+    j->started_ms = now;
+    if (last >= now)
         kv_log(KV_LOG_ERROR, "warning: the clock is behind the latest backup of env '%s'; "
                "'latest' will still name that one", j->env);
-    return kv_backup_id_new(j->started, j->id, j->date);
+    return kv_backup_id_new(now, j->id, j->date);
 }
 
 static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
@@ -331,11 +435,15 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
     job j;
     int rc = job_init(&j, kv, opts);
 
-    if (rc || (rc = index_prior(&j)) || (rc = make_id(&j)) ||
+    if (rc || (rc = take_lease(&j)) || (rc = index_prior(&j)) || (rc = make_id(&j)) ||
         (rc = take_source(&j, db, db_path, opts)) ||
         (rc = kv_crc_cache_open(kv->cache_dir, j.src.identity ? j.src.identity : j.src.db_path,
                                 &j.cache)))
         goto out;
+    if (!(j.items = calloc(j.nfiles + 1, sizeof *j.items))) {
+        rc = kv_oom();
+        goto out;
+    }
     for (size_t i = 0; i < j.nfiles && !rc; i++)
         rc = classify(&j, &j.files[i]);
     if (rc || (rc = upload_new(&j)) || (rc = commit(&j, out)))

@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup/index.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "util/err.h"
 #include "util/log.h"
-
-#define MAX_MANIFEST_BYTES (64u << 20)
 
 typedef struct keys {
     char **k;
@@ -23,31 +22,27 @@ static void keys_free(keys *ks)
     free(ks->k);
 }
 
-static int collect_manifest(const char *key, const kv_object_info *info, void *payload)
+static int keys_add(keys *ks, const char *key)
 {
-    static const char suffix[] = "/" KV_MANIFEST_NAME;
-    keys *ks = payload;
-    size_t n = strlen(key);
-    (void)info;
-    if (n < sizeof suffix || strcmp(key + n - (sizeof suffix - 1), suffix) != 0)
-        return 0;
     if (ks->n == ks->cap) {
         size_t cap = ks->cap ? 2 * ks->cap : 32;
         char **p = realloc(ks->k, cap * sizeof *p);
         if (!p)
-            return kv_seterr(KV_ENOMEM, "out of memory listing backups");
+            return kv_oom();
         ks->k = p;
         ks->cap = cap;
     }
     if (!(ks->k[ks->n] = strdup(key)))
-        return kv_seterr(KV_ENOMEM, "out of memory listing backups");
+        return kv_oom();
     ks->n++;
-    return 0;
+    return KV_OK;
 }
 
-static int cmp_key(const void *a, const void *b)
+static int collect_manifest(const char *key, const kv_object_info *info, void *payload)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    char id[64];
+    (void)info;
+    return kv_layout_manifest_id(key, id) ? keys_add(payload, key) : 0;
 }
 
 /* Manifest keys of env in time order (the layout makes key order time order). */
@@ -57,19 +52,17 @@ static int list_manifests(kv_store *st, const char *env, keys *out)
     int rc;
     memset(out, 0, sizeof *out);
     if (!prefix)
-        return kv_seterr(KV_ENOMEM, "out of memory");
+        return kv_oom();
     rc = kv_store_list(st, prefix, collect_manifest, out);
     free(prefix);
     if (rc) {
         keys_free(out);
         return rc;
     }
-    if (out->n)
-        qsort(out->k, out->n, sizeof *out->k, cmp_key);
     return KV_OK;
 }
 
-static int read_object(kv_store *st, const char *key, char **data, size_t *len)
+int kv_read_small(kv_store *st, const char *key, size_t max, char **data, size_t *len)
 {
     kv_object_info info;
     size_t off = 0, got;
@@ -78,10 +71,11 @@ static int read_object(kv_store *st, const char *key, char **data, size_t *len)
 
     if ((rc = kv_store_stat(st, key, &info)))
         return rc;
-    if (info.size > MAX_MANIFEST_BYTES)
-        return kv_seterr(KV_EINVAL, "manifest '%s' is larger than %u bytes", key, MAX_MANIFEST_BYTES);
+    if (info.size > max)
+        return kv_seterr(KV_EINVAL, "object '%s' is larger than the %zu bytes kvault reads", key,
+                         max);
     if (!(buf = malloc(info.size + 1)))
-        return kv_seterr(KV_ENOMEM, "out of memory reading '%s'", key);
+        return kv_oom();
     while (off < info.size) {
         if ((rc = kv_store_get(st, key, off, info.size - off, buf + off, &got)))
             goto out;
@@ -100,11 +94,11 @@ out:
     return rc;
 }
 
-static int load_manifest(kv_store *st, const char *key, const char *env, kv_manifest *out)
+int kv_catalog_read(kv_store *st, const char *env, const char *key, kv_manifest *out)
 {
     char *data = NULL;
     size_t len = 0;
-    int rc = read_object(st, key, &data, &len);
+    int rc = kv_read_small(st, key, KV_MANIFEST_MAX_JSON, &data, &len);
     memset(out, 0, sizeof *out);
     if (!rc)
         rc = kv_manifest_parse(key, env, data, len, out);
@@ -112,6 +106,31 @@ static int load_manifest(kv_store *st, const char *key, const char *env, kv_mani
         kv_manifest_free(out);
     free(data);
     return rc;
+}
+
+static int cmp_manifest(const void *a, const void *b)
+{
+    const kv_manifest *x = a, *y = b;
+    if (x->created_ms != y->created_ms)
+        return x->created_ms < y->created_ms ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* A manifest that did not parse: fails the load, or is set aside. */
+static int take_bad(kv_catalog *c, const char *key, int rc, int skip_bad)
+{
+    char **p;
+    if (!skip_bad || (rc != KV_EINVAL && rc != KV_ECORRUPT))
+        return rc;
+    kv_log(KV_LOG_ERROR, "warning: skipping backup: %s", kv_errmsg());
+    if (!(p = realloc(c->bad, (c->nbad + 1) * sizeof *p)) || !(p[c->nbad] = strdup(key))) {
+        if (p)
+            c->bad = p;
+        return kv_oom();
+    }
+    c->bad = p;
+    c->nbad++;
+    return KV_OK;
 }
 
 int kv_catalog_load(kv_store *st, const char *env, int skip_bad, kv_catalog *out)
@@ -123,20 +142,18 @@ int kv_catalog_load(kv_store *st, const char *env, int skip_bad, kv_catalog *out
     if ((rc = list_manifests(st, env, &ks)))
         return rc;
     if (!(out->m = calloc(ks.n + 1, sizeof *out->m))) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+        rc = kv_oom();
         goto out;
     }
-    for (size_t i = 0; i < ks.n; i++) {
-        rc = load_manifest(st, ks.k[i], env, &out->m[out->n]);
-        if (rc == KV_EINVAL && skip_bad) {
-            kv_log(KV_LOG_ERROR, "warning: ignoring backup: %s", kv_errmsg());
-            rc = KV_OK;
-            continue;
-        }
+    for (size_t i = 0; i < ks.n && !rc; i++) {
+        rc = kv_catalog_read(st, env, ks.k[i], &out->m[out->n]);
         if (rc)
-            goto out;
-        out->n++;
+            rc = take_bad(out, ks.k[i], rc, skip_bad);
+        else
+            out->n++;
     }
+    if (!rc && out->n)
+        qsort(out->m, out->n, sizeof *out->m, cmp_manifest);
 out:
     keys_free(&ks);
     if (rc)
@@ -148,23 +165,26 @@ void kv_catalog_free(kv_catalog *c)
 {
     for (size_t i = 0; i < c->n; i++)
         kv_manifest_free(&c->m[i]);
+    for (size_t i = 0; i < c->nbad; i++)
+        free(c->bad[i]);
     free(c->m);
+    free(c->bad);
     memset(c, 0, sizeof *c);
 }
 
 static int find_latest(kv_store *st, const char *env, kv_manifest *out)
 {
-    keys ks;
-    int rc = list_manifests(st, env, &ks);
+    kv_index ix;
+    int rc = kv_index_load(st, env, &ix);
     if (rc)
         return rc;
-    rc = ks.n ? load_manifest(st, ks.k[ks.n - 1], env, out)
-              : kv_seterr(KV_ENOTFOUND, "no backups in env '%s'", env);
-    keys_free(&ks);
+    rc = ix.nb ? kv_catalog_read(st, env, ix.b[ix.nb - 1].manifest, out)
+               : kv_seterr(KV_ENOTFOUND, "no backups in env '%s'", env);
+    kv_index_free(&ix);
     return rc;
 }
 
-int kv_catalog_find(kv_store *st, const char *env, const char *id, kv_manifest *out)
+int kv_backup_find(kv_store *st, const char *env, const char *id, kv_manifest *out)
 {
     char date[16], *key;
     int rc;
@@ -174,13 +194,15 @@ int kv_catalog_find(kv_store *st, const char *env, const char *id, kv_manifest *
         return find_latest(st, env, out);
     if ((rc = kv_backup_id_date(id, date)))
         return rc;
-    if (!(key = kv_layout_key(env, date, id, KV_MANIFEST_NAME)))
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    rc = load_manifest(st, key, env, out);
-    if (rc == KV_ENOTFOUND)
-        rc = kv_seterr(KV_ENOTFOUND, "backup '%s' not found in env '%s' (no '%s')", id, env, key);
-    free(key);
-    return rc;
+    for (int legacy = 0; legacy <= 1; legacy++) {
+        if (!(key = kv_layout_manifest_key(env, date, id, legacy)))
+            return kv_oom();
+        rc = kv_catalog_read(st, env, key, out);
+        free(key);
+        if (rc != KV_ENOTFOUND)
+            return rc;
+    }
+    return kv_seterr(KV_ENOTFOUND, "backup '%s' not found in env '%s'", id, env);
 }
 
 void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out)
@@ -189,7 +211,7 @@ void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out)
     snprintf(out->id, sizeof out->id, "%s", m->id);
     snprintf(out->date, sizeof out->date, "%s", m->date);
     snprintf(out->env, sizeof out->env, "%s", m->env);
-    out->started_unix = m->created_unix;
+    out->started_unix = m->created_ms / 1000;
     out->seconds = m->seconds;
     out->files = m->nfiles;
     out->bytes = kv_manifest_bytes(m);
@@ -200,20 +222,31 @@ void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out)
 
 int kvault_list(kvault *kv, const char *env, kvault_backup_info **out, size_t *count)
 {
-    kv_catalog c;
+    kv_index ix;
     int rc;
 
-    if ((rc = kv_env_resolve(env, &env)) || (rc = kv_catalog_load(kv->st, env, 0, &c)))
+    if ((rc = kv_env_resolve(env, &env)) || (rc = kv_index_load(kv->st, env, &ix)))
         return rc;
-    if (!(*out = calloc(c.n + 1, sizeof **out))) {
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
+    if (!(*out = calloc(ix.nb + 1, sizeof **out))) {
+        rc = kv_oom();
         goto out;
     }
-    for (size_t i = 0; i < c.n; i++)
-        kv_info_from_manifest(&c.m[i], &(*out)[i]);
-    *count = c.n;
+    for (size_t i = 0; i < ix.nb; i++) {
+        kvault_backup_info *b = &(*out)[i];
+        snprintf(b->id, sizeof b->id, "%s", ix.b[i].id);
+        snprintf(b->date, sizeof b->date, "%s", ix.b[i].date);
+        snprintf(b->env, sizeof b->env, "%s", env);
+        b->started_unix = ix.b[i].created_ms / 1000;
+        b->seconds = ix.b[i].seconds;
+        b->files = ix.b[i].files;
+        b->bytes = ix.b[i].bytes;
+        b->files_new = ix.b[i].files_new;
+        b->bytes_new = ix.b[i].bytes_new;
+        b->sequence = ix.b[i].sequence;
+    }
+    *count = ix.nb;
 out:
-    kv_catalog_free(&c);
+    kv_index_free(&ix);
     return rc;
 }
 
@@ -242,37 +275,28 @@ static kvault_env_info *env_entry(env_list *l, const char *env, size_t len)
     return &l->e[l->n++];
 }
 
-/* Counts "<env>/rocksdb/<date>/<id>/manifest.json" keys per env. */
+/* Counts "<env>/rocksdb/<date>/<id>/manifest.json[.zst]" keys per env. */
 static int collect_env(const char *key, const kv_object_info *info, void *payload)
 {
     static const char mid[] = "/rocksdb/";
-    const char *slash = strchr(key, '/'), *id, *env;
-    char name[128], date[16], idbuf[KV_ID_LEN + 1];
+    const char *slash = strchr(key, '/'), *env;
+    char name[128], id[64];
+    int64_t ms = 0;
     kvault_env_info *e;
     (void)info;
     if (!slash || (size_t)(slash - key) >= sizeof name || strncmp(slash, mid, sizeof mid - 1) != 0)
         return 0;
     memcpy(name, key, (size_t)(slash - key));
     name[slash - key] = '\0';
-    id = strrchr(key, '/');
-    if (kv_env_resolve(name, &env) != KV_OK || strcmp(id + 1, KV_MANIFEST_NAME) != 0)
-        return 0;
-    while (id > key && id[-1] != '/')
-        id--;
-    if (strlen(id) != KV_ID_LEN + 1 + strlen(KV_MANIFEST_NAME))
-        return 0;
-    memcpy(idbuf, id, KV_ID_LEN);
-    idbuf[KV_ID_LEN] = '\0';
-    if (!kv_backup_id_valid(idbuf) || kv_backup_id_date(idbuf, date) != KV_OK)
+    if (kv_env_resolve(name, &env) != KV_OK || !kv_layout_manifest_id(key, id))
         return 0;
     if (!(e = env_entry(payload, name, strlen(name))))
         return kv_oom();
     e->backups++;
-    if (strcmp(idbuf, e->latest_id) > 0) {
-        time_t t = 0;
-        snprintf(e->latest_id, sizeof e->latest_id, "%s", idbuf);
-        kv_backup_id_time(idbuf, &t);
-        e->latest_unix = (int64_t)t;
+    kv_backup_id_time_ms(id, &ms);
+    if (ms / 1000 > e->latest_unix || (ms / 1000 == e->latest_unix && strcmp(id, e->latest_id) > 0)) {
+        snprintf(e->latest_id, sizeof e->latest_id, "%s", id);
+        e->latest_unix = ms / 1000;
     }
     return 0;
 }

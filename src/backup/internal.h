@@ -13,6 +13,7 @@ struct kvault {
     kv_xfer_opts xo;
     char *cache_dir;   /* NULL = no checksum cache */
     char *tmp_dir;     /* never NULL */
+    int lock_wait_s, lock_stale_s;
 };
 
 /* KV_EINVAL naming the struct unless version is the one this library

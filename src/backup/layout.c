@@ -30,20 +30,24 @@ int kv_env_resolve(const char *env, const char **out)
     return KV_OK;
 }
 
-int kv_backup_id_new(time_t t, char id[64], char date[16])
+int kv_backup_id_new(int64_t ms, char id[64], char date[16])
 {
+    time_t t = (time_t)(ms / 1000);
     struct tm tm;
-    char rnd[7];
+    char rnd[7], stamp[32];
     int rc = kv_random_hex(rnd, 6);
     if (rc)
         return rc;
     if (!gmtime_r(&t, &tm))
         return kv_seterr(KV_ERR, "cannot convert the time to UTC");
     strftime(date, 16, "%Y-%m-%d", &tm);
-    strftime(id, 64, "%Y%m%dT%H%M%SZ-", &tm);
-    strcat(id, rnd);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    snprintf(id, 64, "%s.%03dZ-%s", stamp, (int)(ms % 1000), rnd);
     return KV_OK;
 }
+
+#define ID_PATTERN "ddddddddTdddddd.dddZ-xxxxxx"
+#define OLD_ID_PATTERN "ddddddddTddddddZ-xxxxxx" /* kvault 0.1: to the second */
 
 /* Checks s against a pattern where 'd' is a digit, 'x' a lowercase hex
  * digit and anything else itself. */
@@ -60,7 +64,7 @@ static int matches(const char *s, const char *pattern)
 
 int kv_backup_id_valid(const char *id)
 {
-    return matches(id, "ddddddddTddddddZ-xxxxxx");
+    return matches(id, ID_PATTERN) || matches(id, OLD_ID_PATTERN);
 }
 
 int kv_date_valid(const char *date)
@@ -68,20 +72,26 @@ int kv_date_valid(const char *date)
     return matches(date, "dddd-dd-dd");
 }
 
+static int bad_id(const char *id)
+{
+    return kv_seterr(KV_EINVAL, "backup id '%s' is not of the form YYYYMMDDTHHMMSS.mmmZ-xxxxxx "
+                     "(or YYYYMMDDTHHMMSSZ-xxxxxx)", id);
+}
+
 int kv_backup_id_date(const char *id, char date[16])
 {
     if (!kv_backup_id_valid(id))
-        return kv_seterr(KV_EINVAL, "backup id '%s' is not of the form YYYYMMDDTHHMMSSZ-xxxxxx", id);
+        return bad_id(id);
     snprintf(date, 16, "%.4s-%.2s-%.2s", id, id + 4, id + 6);
     return KV_OK;
 }
 
-int kv_backup_id_time(const char *id, time_t *out)
+int kv_backup_id_time_ms(const char *id, int64_t *out)
 {
     struct tm tm = {0};
-    if (!kv_backup_id_valid(id) || !strptime(id, "%Y%m%dT%H%M%SZ", &tm))
-        return kv_seterr(KV_EINVAL, "backup id '%s' is not of the form YYYYMMDDTHHMMSSZ-xxxxxx", id);
-    *out = timegm(&tm);
+    if (!kv_backup_id_valid(id) || !strptime(id, "%Y%m%dT%H%M%S", &tm))
+        return bad_id(id);
+    *out = (int64_t)timegm(&tm) * 1000 + (id[15] == '.' ? strtol(id + 16, NULL, 10) : 0);
     return KV_OK;
 }
 
@@ -89,6 +99,46 @@ char *kv_layout_env_prefix(const char *env)
 {
     char *out;
     return asprintf(&out, "%s/rocksdb/", env) < 0 ? NULL : out;
+}
+
+char *kv_layout_index_prefix(const char *env)
+{
+    char *out;
+    return asprintf(&out, "%s/index/", env) < 0 ? NULL : out;
+}
+
+char *kv_layout_locks_prefix(const char *env)
+{
+    char *out;
+    return asprintf(&out, "%s/locks/", env) < 0 ? NULL : out;
+}
+
+char *kv_layout_manifest_key(const char *env, const char *date, const char *id, int legacy)
+{
+    return kv_layout_key(env, date, id, legacy ? KV_MANIFEST_NAME_V2 : KV_MANIFEST_NAME);
+}
+
+int kv_layout_manifest_id(const char *key, char id[64])
+{
+    const char *name = strrchr(key, '/'), *start;
+    size_t n;
+    if (!name || (strcmp(name + 1, KV_MANIFEST_NAME) != 0 && strcmp(name + 1, KV_MANIFEST_NAME_V2) != 0))
+        return 0;
+    for (start = name; start > key && start[-1] != '/'; start--)
+        ;
+    n = (size_t)(name - start);
+    if (n == 0 || n >= 64)
+        return 0;
+    memcpy(id, start, n);
+    id[n] = '\0';
+    return kv_backup_id_valid(id);
+}
+
+int kv_name_is_immutable(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 4 && (strcmp(name + n - 4, ".sst") == 0 || strcmp(name + n - 4, ".ldb") == 0)) ||
+           (n > 5 && strcmp(name + n - 5, ".blob") == 0);
 }
 
 char *kv_layout_key(const char *env, const char *date, const char *id, const char *name)

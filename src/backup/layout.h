@@ -1,24 +1,28 @@
 /* Where a backup's objects live in the store:
  *   <env>/rocksdb/<YYYY-MM-DD>/<backup-id>/manifest.json   (the commit point)
  *   <env>/rocksdb/<YYYY-MM-DD>/<backup-id>/<file>          (files new in it)
- * Backup ids are "YYYYMMDDTHHMMSSZ-xxxxxx" (UTC, 6 random hex digits), so
- * they sort in time order and name their date folder. */
+ * Backup ids are "YYYYMMDDTHHMMSS.mmmZ-xxxxxx" (UTC to the millisecond, 6
+ * random hex digits), so they sort in time order and name their date folder;
+ * kvault 0.1's "YYYYMMDDTHHMMSSZ-xxxxxx" are still read. */
 #ifndef KV_BACKUP_LAYOUT_H
 #define KV_BACKUP_LAYOUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define KV_DEFAULT_ENV "default"
-#define KV_MANIFEST_NAME "manifest.json"
-#define KV_ID_LEN 23 /* strlen("20260102T030405Z-a1b2c3") */
+#define KV_MANIFEST_NAME "manifest.json.zst"
+#define KV_MANIFEST_NAME_V2 "manifest.json" /* versions 1 and 2: plain JSON */
+#define KV_ID_MAX 27 /* strlen("20260102T030405.678Z-a1b2c3") */
 
 /* Validates env (NULL = "default"): letters, digits, '-', '_', '.', no
  * leading '.', at most 127 characters. */
 int kv_env_resolve(const char *env, const char **out);
 
-/* A new id and its date folder for a backup started at t. */
-int kv_backup_id_new(time_t t, char id[64], char date[16]);
+/* A new id and its date folder for a backup started at ms (Unix time in
+ * milliseconds). */
+int kv_backup_id_new(int64_t ms, char id[64], char date[16]);
 
 /* 1 if id has the shape of a backup id, else 0. */
 int kv_backup_id_valid(const char *id);
@@ -29,11 +33,26 @@ int kv_date_valid(const char *date);
 /* The date folder an id belongs to (KV_EINVAL naming the id if malformed). */
 int kv_backup_id_date(const char *id, char date[16]);
 
-/* The UTC time an id was made at (KV_EINVAL naming the id if malformed). */
-int kv_backup_id_time(const char *id, time_t *out);
+/* The time an id was made at, in Unix milliseconds (KV_EINVAL naming the id
+ * if malformed). */
+int kv_backup_id_time_ms(const char *id, int64_t *out);
 
-/* "<env>/rocksdb/" (malloc'd, NULL when out of memory). */
+/* "<env>/rocksdb/", "<env>/index/", "<env>/locks/" (malloc'd, NULL when
+ * out of memory). */
 char *kv_layout_env_prefix(const char *env);
+char *kv_layout_index_prefix(const char *env);
+char *kv_layout_locks_prefix(const char *env);
+
+/* The manifest key of a backup; legacy: the plain-JSON name of versions 1
+ * and 2 (malloc'd, NULL when out of memory). */
+char *kv_layout_manifest_key(const char *env, const char *date, const char *id, int legacy);
+
+/* 1 if key names a manifest (either name) in a backup folder; *id (64
+ * bytes) receives the backup id. */
+int kv_layout_manifest_id(const char *key, char id[64]);
+
+/* 1 for the names of files that never change once written (SST, blob). */
+int kv_name_is_immutable(const char *name);
 
 /* "<env>/rocksdb/<date>/<id>/<name>" (malloc'd, NULL when out of memory). */
 char *kv_layout_key(const char *env, const char *date, const char *id, const char *name);

@@ -1,5 +1,6 @@
 #include "backup/manifest.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "backup/layout.h"
+#include "backup/sealed.h"
 #include "util/crc32c.h"
 #include "util/err.h"
 
@@ -69,17 +71,26 @@ static json_t *encode_strings(char **s, size_t n)
     return arr;
 }
 
-int kv_manifest_encode(const kv_manifest *m, char **json, size_t *len)
+/* "2026-12-01T22:33:55.123Z" */
+static void format_created(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char secs[24];
+    gmtime_r(&t, &tm);
+    strftime(secs, sizeof secs, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", secs, (int)(ms % 1000));
+}
+
+int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
 {
     char created[32];
-    struct tm tm;
-    time_t t = (time_t)m->created_unix;
     json_t *files = encode_files(m), *cfs = encode_strings(m->column_families, m->ncolumn_families);
     json_t *code = encode_cf_code(m);
     json_t *root;
+    int rc;
 
-    gmtime_r(&t, &tm);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    format_created(m->created_ms, created);
     /* "o" steals files and cfs, also when json_pack fails */
     root = files && cfs && code
                ? json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:s,"
@@ -106,12 +117,9 @@ int kv_manifest_encode(const kv_manifest *m, char **json, size_t *len)
         }
         return kv_seterr(KV_ENOMEM, "cannot build the manifest of backup %s", m->id);
     }
-    *json = json_dumps(root, JSON_INDENT(1));
+    rc = kv_sealed_encode(root, data, len);
     json_decref(root);
-    if (!*json)
-        return kv_seterr(KV_ENOMEM, "cannot serialise the manifest of backup %s", m->id);
-    *len = strlen(*json);
-    return KV_OK;
+    return rc;
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -189,11 +197,27 @@ static int get_uint(const parser *p, json_t *obj, const char *name, const char *
     return KV_OK;
 }
 
+/* "2026-12-01T22:33:55Z" (versions 1, 2) or "2026-12-01T22:33:55.123Z". */
+static int parse_created(const parser *p, const char *created, int64_t *ms)
+{
+    struct tm tm = {0};
+    const char *end = strptime(created, "%Y-%m-%dT%H:%M:%S", &tm);
+    int frac = 0;
+    if (end && end[0] == '.' && isdigit((unsigned char)end[1]) && isdigit((unsigned char)end[2]) &&
+        isdigit((unsigned char)end[3])) {
+        frac = (end[1] - '0') * 100 + (end[2] - '0') * 10 + (end[3] - '0');
+        end += 4;
+    }
+    if (!end || strcmp(end, "Z") != 0)
+        return bad(p, "created", "'%s' is not an ISO 8601 UTC time", created);
+    *ms = (int64_t)timegm(&tm) * 1000 + frac;
+    return KV_OK;
+}
+
 static int parse_header(const parser *p, json_t *root, kv_manifest *m)
 {
     const char *format, *created;
     json_t *version = json_object_get(root, "version"), *seconds;
-    struct tm tm = {0};
     char *expect_key;
     int rc;
 
@@ -201,8 +225,11 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
         return rc;
     if (strcmp(format, KV_MANIFEST_FORMAT) != 0)
         return bad(p, "format", "is '%s', not '" KV_MANIFEST_FORMAT "'", format);
-    if (!json_is_integer(version) || json_integer_value(version) < 1 ||
-        json_integer_value(version) > KV_MANIFEST_VERSION)
+    if (json_is_integer(version) && json_integer_value(version) > KV_MANIFEST_VERSION)
+        return kv_seterr(KV_EUNSUPPORTED, "manifest '%s' is version %lld, newer than the %d this "
+                         "kvault reads: upgrade kvault", p->key,
+                         (long long)json_integer_value(version), KV_MANIFEST_VERSION);
+    if (!json_is_integer(version) || json_integer_value(version) < 1)
         return bad(p, "version", "is not 1..%d, the versions this kvault reads", KV_MANIFEST_VERSION);
     m->version = (int)json_integer_value(version);
     if ((rc = copy_string(p, root, "id", m->id, sizeof m->id)) ||
@@ -216,7 +243,7 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
         return bad(p, "date", "'%s' is not the date of the backup id", m->date);
     if (strcmp(m->env, p->env) != 0)
         return bad(p, "env", "'%s' is not the env the manifest is stored under", m->env);
-    if (!(expect_key = kv_layout_key(m->env, m->date, m->id, KV_MANIFEST_NAME)))
+    if (!(expect_key = kv_layout_manifest_key(m->env, m->date, m->id, m->version < 3)))
         return kv_seterr(KV_ENOMEM, "out of memory");
     rc = strcmp(expect_key, p->key) ? bad(p, "id", "'%s' does not match where the manifest is stored", m->id)
                                     : KV_OK;
@@ -225,9 +252,8 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
         return rc;
     if ((rc = get_string(p, root, "created", "created", &created)))
         return rc;
-    if (!strptime(created, "%Y-%m-%dT%H:%M:%SZ", &tm) || strlen(created) != 20)
-        return bad(p, "created", "'%s' is not an ISO 8601 UTC time", created);
-    m->created_unix = (int64_t)timegm(&tm);
+    if ((rc = parse_created(p, created, &m->created_ms)))
+        return rc;
     seconds = json_object_get(root, "seconds");
     if (!json_is_number(seconds) || !isfinite(json_number_value(seconds)) || json_number_value(seconds) < 0)
         return bad(p, "seconds", "is missing or not a non-negative number");
@@ -413,30 +439,27 @@ static int parse_totals(const parser *p, json_t *root, kv_manifest *m)
     return KV_OK;
 }
 
-int kv_manifest_parse(const char *key, const char *env, const char *json, size_t len,
+int kv_manifest_parse(const char *key, const char *env, const void *data, size_t len,
                       kv_manifest *out)
 {
     parser p = {key, env, kv_layout_env_prefix(env)};
-    json_error_t jerr;
+    char what[1100];
     json_t *root = NULL;
-    int rc;
+    int rc, sealed = 0;
 
     memset(out, 0, sizeof *out);
     if (!p.env_prefix)
         return kv_seterr(KV_ENOMEM, "out of memory");
-    /* duplicate members and NUL bytes in strings are refused by the parser */
-    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        rc = kv_seterr(KV_EINVAL, "manifest '%s' is not valid JSON: line %d: %s", key, jerr.line,
-                       jerr.text);
+    snprintf(what, sizeof what, "manifest '%s'", key);
+    if ((rc = kv_sealed_decode(data, len, KV_MANIFEST_MAX_JSON, what, &root, &sealed)) ||
+        (rc = parse_header(&p, root, out)))
+        goto out;
+    if (out->version >= 3 && !sealed) {
+        rc = kv_seterr(KV_ECORRUPT, "manifest '%s' has no digest: it was changed or damaged", key);
         goto out;
     }
-    if (!json_is_object(root)) {
-        rc = kv_seterr(KV_EINVAL, "manifest '%s' is not a JSON object", key);
-        goto out;
-    }
-    if ((rc = parse_header(&p, root, out)) || (rc = parse_source(&p, root, out)) ||
-        (rc = parse_files(&p, root, out)) || (rc = parse_totals(&p, root, out)))
+    if ((rc = parse_source(&p, root, out)) || (rc = parse_files(&p, root, out)) ||
+        (rc = parse_totals(&p, root, out)))
         goto out;
 out:
     json_decref(root);

@@ -11,7 +11,8 @@
 #include "backup/dbconf.h"
 
 #define KV_MANIFEST_FORMAT "kvault-backup"
-#define KV_MANIFEST_VERSION 2 /* written; 1 is still read */
+#define KV_MANIFEST_VERSION 3 /* written; 1 and 2 are still read */
+#define KV_MANIFEST_MAX_JSON (256u << 20) /* bytes of JSON a manifest may hold */
 
 typedef struct kv_mfile {
     char *name;        /* file name in the database directory */
@@ -25,7 +26,7 @@ typedef struct kv_manifest {
     char id[64];
     char env[128];
     char date[16];
-    int64_t created_unix;
+    int64_t created_ms;    /* Unix time in milliseconds */
     double seconds;
     char *tool_version;
     char *db_path;
@@ -44,13 +45,15 @@ typedef struct kv_manifest {
     size_t nfiles;
 } kv_manifest;
 
-/* Serialises m (totals of all files are computed here) into malloc'd JSON. */
-int kv_manifest_encode(const kv_manifest *m, char **json, size_t *len);
+/* Serialises m (totals of all files are computed here) into a malloc'd
+ * sealed document (sealed.h): JSON with its own digest, zstd-compressed. */
+int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len);
 
-/* Parses the manifest stored at key for env. Every field is checked; a bad
- * one is KV_EINVAL naming key and the field. Free out with kv_manifest_free
- * (also after a failure). */
-int kv_manifest_parse(const char *key, const char *env, const char *json, size_t len,
+/* Parses the manifest stored at key for env (sealed, or the plain JSON of
+ * versions 1 and 2). A document that does not match its digest is
+ * KV_ECORRUPT; every field is checked, a bad one is KV_EINVAL naming key and
+ * the field. Free out with kv_manifest_free (also after a failure). */
+int kv_manifest_parse(const char *key, const char *env, const void *data, size_t len,
                       kv_manifest *out);
 
 void kv_manifest_free(kv_manifest *m);

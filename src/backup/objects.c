@@ -49,6 +49,11 @@ static int take_options(kvault *kv, const kvault_options *opts)
     if (opts->workers < 0)
         return kv_seterr(KV_EINVAL, "kvault_options.workers must not be negative, got %d",
                          opts->workers);
+    if (opts->lock_wait_s < 0 || opts->lock_stale_s < 0)
+        return kv_seterr(KV_EINVAL, "kvault_options.lock_wait_s and lock_stale_s must not be "
+                         "negative");
+    kv->lock_wait_s = opts->lock_wait_s;
+    kv->lock_stale_s = opts->lock_stale_s;
     kv->xo = (kv_xfer_opts){.workers = opts->workers, .part_size = opts->part_size,
                             .progress = opts->progress,
                             .progress_payload = opts->progress_payload};

@@ -231,7 +231,7 @@ int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest
                                        "kvault_restore_opts")))
         return rc;
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
-        (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)) ||
+        (rc = kv_backup_find(kv->st, env, opts ? opts->backup_id : NULL, &m)) ||
         (rc = check_dest(dest_dir, opts && opts->force, &occupied, &lock_fd)))
         goto out;
     if ((rc = restore_beside(kv, &m, dest_dir, opts ? opts->db_options : NULL, &tmp)) ||

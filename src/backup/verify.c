@@ -53,7 +53,7 @@ int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_repo
                                        "kvault_verify_opts")))
         return rc;
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
-        (rc = kv_catalog_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
+        (rc = kv_backup_find(kv->st, env, opts ? opts->backup_id : NULL, &m)))
         goto out;
     kv_info_from_manifest(&m, &out->backup);
     rc = opts && opts->restore_check ? restore_check(kv, &m, opts->db_options, out)

@@ -32,6 +32,13 @@ enum {
     OPT_LIMIT_RATE,
     OPT_WAL_DIR,
     OPT_SCRATCH,
+    OPT_KEEP_HOURLY,
+    OPT_KEEP_DAILY,
+    OPT_KEEP_WEEKLY,
+    OPT_KEEP_MONTHLY,
+    OPT_KEEP_YEARLY,
+    OPT_GRACE,
+    OPT_LOCK_WAIT,
 };
 
 /* Every long option, with the CLI_O_* bit a command must accept for it
@@ -50,7 +57,14 @@ static const struct {
     {{"restore-check", no_argument, NULL, OPT_RESTORE_CHECK}, CLI_O_RESTORE_CHECK},
     {{"keep-last", required_argument, NULL, OPT_KEEP_LAST}, CLI_O_RETENTION},
     {{"keep-days", required_argument, NULL, OPT_KEEP_DAYS}, CLI_O_RETENTION},
-    {{"dry-run", no_argument, NULL, OPT_DRY_RUN}, CLI_O_RETENTION},
+    {{"keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY}, CLI_O_RETENTION},
+    {{"keep-daily", required_argument, NULL, OPT_KEEP_DAILY}, CLI_O_RETENTION},
+    {{"keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY}, CLI_O_RETENTION},
+    {{"keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY}, CLI_O_RETENTION},
+    {{"keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY}, CLI_O_RETENTION},
+    {{"dry-run", no_argument, NULL, OPT_DRY_RUN}, CLI_O_GC},
+    {{"grace", required_argument, NULL, OPT_GRACE}, CLI_O_GC},
+    {{"lock-wait", required_argument, NULL, OPT_LOCK_WAIT}, CLI_O_LOCK},
     {{"wal-dir", required_argument, NULL, OPT_WAL_DIR}, CLI_O_SOURCE},
     {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
     {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
@@ -90,6 +104,7 @@ static void print_with_flags(const char *msg)
         {"kvault_restore_opts.force", "--force"},
         {"kvault_prune_opts.keep_last", "--keep-last"},
         {"kvault_prune_opts.keep_days", "--keep-days"},
+        {"kvault_options.lock_wait_s", "--lock-wait"},
         {"kvault_options.workers", "--workers"},
     };
     while (*msg) {
@@ -210,6 +225,41 @@ static int parse_size_opt(const char *cmd, const char *name, const char *text, i
     return CLI_OK;
 }
 
+int cli_parse_duration(const char *text, int64_t *seconds)
+{
+    static const struct {
+        char unit;
+        int64_t mult;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    char *end;
+    long long n;
+    if (!isdigit((unsigned char)text[0]))
+        return -1;
+    errno = 0;
+    n = strtoll(text, &end, 10);
+    if (errno || n > 100LL * 365 * 86400)
+        return -1;
+    if (!*end) {
+        *seconds = n;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (end[0] == units[i].unit && !end[1]) {
+            *seconds = n * units[i].mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_duration_opt(const char *cmd, const char *name, const char *text, int64_t *out)
+{
+    if (cli_parse_duration(text, out) != 0)
+        return cli_usage_error(cmd, "--%s: '%s' is not a duration (e.g. 0, 90s, 15m, 24h, 7d)",
+                               name, text);
+    return CLI_OK;
+}
+
 /* Applies one parsed option to *a. */
 static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
 {
@@ -224,6 +274,21 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     case OPT_RESTORE_CHECK: a->restore_check = 1; break;
     case OPT_KEEP_LAST: return parse_int_opt(cmd, "keep-last", arg, 1, 1000000, &a->keep_last);
     case OPT_KEEP_DAYS: return parse_int_opt(cmd, "keep-days", arg, 1, 1000000, &a->keep_days);
+    case OPT_KEEP_HOURLY: return parse_int_opt(cmd, "keep-hourly", arg, 1, 1000000, &a->keep_hourly);
+    case OPT_KEEP_DAILY: return parse_int_opt(cmd, "keep-daily", arg, 1, 1000000, &a->keep_daily);
+    case OPT_KEEP_WEEKLY: return parse_int_opt(cmd, "keep-weekly", arg, 1, 1000000, &a->keep_weekly);
+    case OPT_KEEP_MONTHLY:
+        return parse_int_opt(cmd, "keep-monthly", arg, 1, 1000000, &a->keep_monthly);
+    case OPT_KEEP_YEARLY: return parse_int_opt(cmd, "keep-yearly", arg, 1, 1000000, &a->keep_yearly);
+    case OPT_GRACE: return parse_duration_opt(cmd, "grace", arg, &a->grace_s);
+    case OPT_LOCK_WAIT: {
+        int64_t s;
+        int rc = parse_duration_opt(cmd, "lock-wait", arg, &s);
+        if (rc == CLI_OK && s > 86400 * 7)
+            return cli_usage_error(cmd, "--lock-wait is at most 7d, got '%s'", arg);
+        a->lock_wait_s = (int)s;
+        return rc;
+    }
     case OPT_DRY_RUN: a->dry_run = 1; break;
     case OPT_WAL_DIR: a->wal_dir = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
@@ -285,6 +350,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
 
     memset(a, 0, sizeof(*a));
     a->cmd = cmd->name;
+    a->grace_s = -1;
+    a->lock_wait_s = -1;
     opterr = 0;
     optind = 1;
     while (rc == CLI_OK && (c = getopt_long(argc, argv, ":hvq", longopts, NULL)) != -1) {

@@ -23,6 +23,8 @@ enum {
     CLI_O_RESTORE_CHECK = 1u << 7,
     CLI_O_RETENTION = 1u << 8, /* --keep-last, --keep-days, --dry-run */
     CLI_O_SOURCE = 1u << 9,    /* --wal-dir, --scratch */
+    CLI_O_GC = 1u << 10,       /* --grace, --dry-run */
+    CLI_O_LOCK = 1u << 11,     /* --lock-wait */
 };
 
 /* Everything the command line said, for any command. */
@@ -31,6 +33,9 @@ typedef struct cli_args {
     const char *db, *to, *from, *env, *backup, *wal_dir, *scratch;
     int force, json, restore_check;
     int keep_last, keep_days, dry_run;
+    int keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+    int64_t grace_s;          /* -1 = not given */
+    int lock_wait_s;          /* -1 = not given */
     int verbose, quiet;
     int workers;              /* 0 = the library's default */
     uint64_t part_size, memory, rate;
@@ -71,6 +76,10 @@ double cli_now(void);
 /* Parses "64M", "1GiB", "4096" (K/M/G/T and KiB/MiB/GiB/TiB are all
  * 1024-based). allow_per_s accepts a trailing "/s" for rates. */
 int cli_parse_size(const char *text, int allow_per_s, uint64_t *out);
+
+/* Parses a duration: a whole number with s, m, h, d or w (a bare number is
+ * seconds): "90", "15m", "24h", "7d". -1 when text is not one. */
+int cli_parse_duration(const char *text, int64_t *seconds);
 
 /* The default local store: $KVAULT_STORE, $XDG_DATA_HOME/kvault/store or
  * ~/.local/share/kvault/store. Writes into buf. */
@@ -117,5 +126,6 @@ int cli_cmd_cat(cli_args *a);
 int cli_cmd_rm(cli_args *a);
 int cli_cmd_stat(cli_args *a);
 int cli_cmd_envs(cli_args *a);
+int cli_cmd_gc(cli_args *a);
 
 #endif

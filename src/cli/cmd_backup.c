@@ -178,42 +178,123 @@ int cli_cmd_verify(cli_args *a)
     return CLI_OK;
 }
 
+static void print_decisions(const kvault_prune_report *r)
+{
+    char when[32];
+    printf("%-27s  %-19s  %-6s  %s\n", "ID", "TIME (UTC)", "ACTION", "WHY");
+    for (size_t i = 0; i < r->ndecisions; i++) {
+        const kvault_prune_decision *d = &r->decisions[i];
+        printf("%-27s  %-19s  %-6s  %s\n", d->id, cli_utc_time(d->started_unix, when, sizeof when),
+               d->keep ? "keep" : "remove", d->keep ? d->reasons : "no rule keeps it");
+    }
+}
+
+static void print_prune_json(const cli_args *a, const kvault_prune_report *r)
+{
+    printf("{\"dry_run\": %s, \"backups_kept\": %" PRIu64 ", \"backups_removed\": %" PRIu64
+           ", \"backups_damaged\": %" PRIu64 ", \"objects_removed\": %" PRIu64
+           ", \"bytes_removed\": %" PRIu64 ", \"incomplete_removed\": %" PRIu64
+           ", \"garbage_removed\": %" PRIu64 ", \"decisions\": [",
+           a->dry_run ? "true" : "false", r->backups_kept, r->backups_removed, r->backups_damaged,
+           r->objects_removed, r->bytes_removed, r->incomplete_removed, r->garbage_removed);
+    for (size_t i = 0; i < r->ndecisions; i++) {
+        printf("%s{\"id\": ", i ? ", " : "");
+        cli_json_str(stdout, r->decisions[i].id);
+        printf(", \"keep\": %s, \"reasons\": ", r->decisions[i].keep ? "true" : "false");
+        cli_json_str(stdout, r->decisions[i].reasons);
+        fputs("}", stdout);
+    }
+    fputs("]}\n", stdout);
+}
+
 static void print_prune(const cli_args *a, const kvault_prune_report *r)
 {
     char size[32];
     if (a->json) {
-        printf("{\"dry_run\": %s, \"backups_kept\": %" PRIu64 ", \"backups_removed\": %" PRIu64
-               ", \"objects_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
-               ", \"incomplete_removed\": %" PRIu64 "}\n",
-               a->dry_run ? "true" : "false", r->backups_kept, r->backups_removed,
-               r->objects_removed, r->bytes_removed, r->incomplete_removed);
-    } else if (!a->quiet) {
-        printf("%s %" PRIu64 " backups, kept %" PRIu64 "; %" PRIu64 " objects (%s), %" PRIu64
-               " of them from failed attempts\n",
-               a->dry_run ? "would remove" : "removed", r->backups_removed, r->backups_kept,
-               r->objects_removed, cli_human_size(r->bytes_removed, size, sizeof(size)),
-               r->incomplete_removed);
+        print_prune_json(a, r);
+        return;
     }
+    if (a->quiet)
+        return;
+    if (a->dry_run || a->verbose)
+        print_decisions(r);
+    printf("%s %" PRIu64 " backups, kept %" PRIu64 "; %" PRIu64 " objects (%s), %" PRIu64
+           " of them from failed attempts\n",
+           a->dry_run ? "would remove" : "removed", r->backups_removed, r->backups_kept,
+           r->objects_removed, cli_human_size(r->bytes_removed, size, sizeof(size)),
+           r->incomplete_removed);
+    if (r->backups_damaged)
+        printf("%" PRIu64 " damaged manifests left in place (named above)\n", r->backups_damaged);
+}
+
+/* The library's grace: 0 = its default, KVAULT_GRACE_NONE = none. */
+static int64_t grace_of(const cli_args *a)
+{
+    return a->grace_s < 0 ? 0 : a->grace_s == 0 ? KVAULT_GRACE_NONE : a->grace_s;
 }
 
 int cli_cmd_prune(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_prune_opts po = {.version = KVAULT_PRUNE_OPTS_VERSION, .env = a->env, .keep_last = a->keep_last ? a->keep_last : 1,
-                            .keep_days = a->keep_days, .dry_run = a->dry_run};
+    kvault_prune_opts po = KVAULT_PRUNE_OPTS_INIT;
     kvault_prune_report r;
     int rc;
 
-    if (!a->keep_last && !a->keep_days)
-        return cli_usage_error(a->cmd, "say what to keep: --keep-last N and/or --keep-days D");
+    po.env = a->env;
+    po.keep_last = a->keep_last;
+    po.keep_days = a->keep_days;
+    po.keep_hourly = a->keep_hourly;
+    po.keep_daily = a->keep_daily;
+    po.keep_weekly = a->keep_weekly;
+    po.keep_monthly = a->keep_monthly;
+    po.keep_yearly = a->keep_yearly;
+    po.grace_s = grace_of(a);
+    po.dry_run = a->dry_run;
+    if (!po.keep_last && !po.keep_days && !po.keep_hourly && !po.keep_daily && !po.keep_weekly &&
+        !po.keep_monthly && !po.keep_yearly)
+        return cli_usage_error(a->cmd, "say what to keep: --keep-last, --keep-days or a "
+                               "calendar rule (--keep-daily N, ...)");
     rc = cli_open_store(a, a->from, 0, &kv);
     if (rc != CLI_OK)
         return rc;
     rc = cli_check(kvault_prune(kv, &po, &r));
     kvault_close(kv);
-    if (rc == CLI_OK)
+    if (rc == CLI_OK) {
         print_prune(a, &r);
+        kvault_free(r.decisions);
+    }
     return rc;
+}
+
+int cli_cmd_gc(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_gc_opts go = KVAULT_GC_OPTS_INIT;
+    kvault_gc_report r;
+    char size[32];
+    int rc;
+
+    go.env = a->env;
+    go.grace_s = grace_of(a);
+    go.dry_run = a->dry_run;
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_gc(kv, &go, &r));
+    kvault_close(kv);
+    if (rc != CLI_OK)
+        return rc;
+    if (a->json)
+        printf("{\"dry_run\": %s, \"objects_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
+               ", \"incomplete_removed\": %" PRIu64 ", \"garbage_removed\": %" PRIu64 "}\n",
+               a->dry_run ? "true" : "false", r.objects_removed, r.bytes_removed,
+               r.incomplete_removed, r.garbage_removed);
+    else if (!a->quiet)
+        printf("%s %" PRIu64 " objects (%s), %" PRIu64 " of them from failed attempts; %" PRIu64
+               " store leftovers\n", a->dry_run ? "would remove" : "removed", r.objects_removed,
+               cli_human_size(r.bytes_removed, size, sizeof size), r.incomplete_removed,
+               r.garbage_removed);
+    return CLI_OK;
 }
 
 int cli_cmd_envs(cli_args *a)

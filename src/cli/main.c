@@ -6,6 +6,10 @@
 
 #include "cli.h"
 
+/* How long the CLI waits for a conflicting lease on an env (a prune from
+ * cron while a backup still runs) before it gives up. */
+#define CLI_DEFAULT_LOCK_WAIT_S 600
+
 #define COMMON_HELP                                                                      \
     "\nOptions of every command:\n"                                                      \
     "      --workers N        concurrent transfers, 1..256 (default 8)\n"                \
@@ -38,8 +42,10 @@ static const cli_cmd commands[] = {
      "                 info LOG does not say (RocksDB's wal_dir option)\n"
      "  --scratch DIR  where to keep copies of the small files (MANIFEST, WALs) during the\n"
      "                 backup (default: $TMPDIR, else /tmp)\n"
+     "  --lock-wait DURATION  wait this long for a prune or gc of the env (default 10m)\n"
      "  --json         print the backup's details as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE, 0, 0, 1, cli_cmd_backup},
+     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK, 0, 0, 1,
+     cli_cmd_backup},
     {"list", "list the backups in a store",
      "Usage: kvault list [--from STORE] [--env NAME] [--json]\n"
      "\nLists the complete backups of an environment, oldest first: id, start time (UTC),\n"
@@ -82,22 +88,44 @@ static const cli_cmd commands[] = {
      "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
      CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_RESTORE_CHECK | CLI_O_JSON, 0, 0, 1,
      cli_cmd_verify},
-    {"prune", "remove old backups and failed attempts",
+    {"prune", "remove old backups by retention rules",
      "Usage: kvault prune [--from STORE] [--env NAME] [--keep-last N] [--keep-days D]\n"
-     "                    [--dry-run] [--json]\n"
-     "\nKeeps the newest N backups and every backup younger than D days, and removes the\n"
-     "rest. Backups share unchanged SST files, so an object is removed only when no kept\n"
-     "backup uses it. Also removes what failed backups left behind (objects in a backup\n"
-     "folder that never got a manifest, once older than 24 hours). At least one of\n"
-     "--keep-last and --keep-days is required; the newest backup is always kept. Do not\n"
-     "run it while a backup of the same env is running.\n"
-     "\n  --from STORE     the store (default: the default local store)\n"
-     "  --env NAME       environment folder (default \"default\")\n"
-     "  --keep-last N    keep the newest N backups (default 1 with --keep-days)\n"
-     "  --keep-days D    keep backups younger than D days\n"
-     "  --dry-run        say what would be removed, remove nothing\n"
-     "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_RETENTION | CLI_O_JSON, 0, 0, 0, cli_cmd_prune},
+     "                    [--keep-hourly N] [--keep-daily N] [--keep-weekly N]\n"
+     "                    [--keep-monthly N] [--keep-yearly N] [--grace DURATION]\n"
+     "                    [--lock-wait DURATION] [--dry-run] [--json]\n"
+     "\nRemoves the backups no rule keeps, then collects garbage as 'kvault gc' does. A\n"
+     "backup is kept when any rule keeps it; the newest is always kept. The calendar\n"
+     "rules keep the newest backup of each of the last N hours, days, ISO weeks, months\n"
+     "or years (UTC) that have one. Backups share unchanged SST files, so an object is\n"
+     "removed only when no kept backup uses it. Safe to run while backups run: it waits\n"
+     "for them (--lock-wait), and they wait for it.\n"
+     "\n  --from STORE        the store (default: the default local store)\n"
+     "  --env NAME          environment folder (default \"default\")\n"
+     "  --keep-last N       keep the newest N backups\n"
+     "  --keep-days D       keep backups younger than D days\n"
+     "  --keep-hourly N     ... --keep-yearly N: the calendar rules\n"
+     "  --keep-daily N, --keep-weekly N, --keep-monthly N\n"
+     "  --grace DURATION    objects of failed backups go once older than this (the next\n"
+     "                      backup resumes from them); default 24h, 0 = at once\n"
+     "  --lock-wait DURATION  wait this long for running backups (default 10m)\n"
+     "  --dry-run           list every backup, kept or not and why; remove nothing\n"
+     "  --json              print the report as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_RETENTION | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON, 0, 0, 0,
+     cli_cmd_prune},
+    {"gc", "remove what no backup references",
+     "Usage: kvault gc [--from STORE] [--env NAME] [--grace DURATION] [--lock-wait DURATION]\n"
+     "                 [--dry-run] [--json]\n"
+     "\nRemoves objects no backup references: what an interrupted prune left, at once, and\n"
+     "what failed backups left, once older than the grace period; the store's own\n"
+     "leftovers (unfinished multipart uploads, temporary files); stale leases. Rebuilds\n"
+     "the env's index from its manifests. Waits for running backups like prune.\n"
+     "\n  --from STORE        the store (default: the default local store)\n"
+     "  --env NAME          environment folder (default \"default\")\n"
+     "  --grace DURATION    default 24h, 0 = at once\n"
+     "  --lock-wait DURATION  wait this long for running backups (default 10m)\n"
+     "  --dry-run           say what would be removed, remove nothing\n"
+     "  --json              print the report as JSON\n" STORE_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON, 0, 0, 0, cli_cmd_gc},
     {"cp", "copy a file to, from or between stores",
      "Usage: kvault cp SRC DST\n"
      "\nEach side is a local path or an object URL (s3://bucket/key, ...). Local to URL\n"
@@ -157,6 +185,7 @@ static int apply_settings(cli_args *a, kvault_config **cfg)
     a->kvopts = *kvault_config_options(*cfg);
     a->kvopts.workers = a->workers;
     a->kvopts.part_size = a->part_size;
+    a->kvopts.lock_wait_s = a->lock_wait_s >= 0 ? a->lock_wait_s : CLI_DEFAULT_LOCK_WAIT_S;
     g.memory_budget = a->memory;
     g.rate_limit = a->rate;
     g.verbosity = a->verbose > KVAULT_LOG_DEBUG ? KVAULT_LOG_DEBUG : a->verbose;

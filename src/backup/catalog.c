@@ -111,9 +111,7 @@ int kv_catalog_read(kv_store *st, const char *env, const char *key, kv_manifest 
 static int cmp_manifest(const void *a, const void *b)
 {
     const kv_manifest *x = a, *y = b;
-    if (x->created_ms != y->created_ms)
-        return x->created_ms < y->created_ms ? -1 : 1;
-    return strcmp(x->id, y->id);
+    return kv_backup_order(x->created_ms, x->id, y->created_ms, y->id);
 }
 
 /* A manifest that did not parse: fails the load, or is set aside. */

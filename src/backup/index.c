@@ -157,9 +157,7 @@ static int merge_doc(kv_index *ix, json_t *root, const char *key)
 static int cmp_backup(const void *a, const void *b)
 {
     const kv_index_backup *x = a, *y = b;
-    if (x->created_ms != y->created_ms)
-        return x->created_ms < y->created_ms ? -1 : 1;
-    return strcmp(x->id, y->id);
+    return kv_backup_order(x->created_ms, x->id, y->created_ms, y->id);
 }
 
 static int cmp_file_object(const void *a, const void *b)

@@ -134,6 +134,13 @@ int kv_layout_manifest_id(const char *key, char id[64])
     return kv_backup_id_valid(id);
 }
 
+int kv_backup_order(int64_t a_ms, const char *a_id, int64_t b_ms, const char *b_id)
+{
+    if (a_ms != b_ms)
+        return a_ms < b_ms ? -1 : 1;
+    return strcmp(a_id, b_id);
+}
+
 int kv_name_is_immutable(const char *name)
 {
     size_t n = strlen(name);

@@ -51,6 +51,9 @@ char *kv_layout_manifest_key(const char *env, const char *date, const char *id, 
  * bytes) receives the backup id. */
 int kv_layout_manifest_id(const char *key, char id[64]);
 
+/* Orders backups by start time, then id (ties: two hosts in one ms). */
+int kv_backup_order(int64_t a_ms, const char *a_id, int64_t b_ms, const char *b_id);
+
 /* 1 for the names of files that never change once written (SST, blob). */
 int kv_name_is_immutable(const char *name);
 

@@ -21,6 +21,13 @@ endfunction()
 
 kv_hdfs_fixture(webhdfs ${KV_HDFS_DIR} ${KV_HDFS_SERVER_ARGS})
 kv_hdfs_fixture(httpfs ${KV_HTTPFS_DIR} ${KV_HDFS_SERVER_ARGS} --httpfs)
+# dfs.checksum.type=CRC32 (clusters upgraded from Hadoop 1/2), and HttpFS on
+# a cluster with dfs.checksum.combine.mode=COMPOSITE_CRC (the DataNode's
+# WebHDFS always answers MD5-of-MD5-of-CRC, whatever the combine mode)
+kv_hdfs_fixture(webhdfs_crc32 ${CMAKE_BINARY_DIR}/webhdfs-crc32 ${KV_HDFS_SERVER_ARGS}
+  --checksum-type CRC32)
+kv_hdfs_fixture(httpfs_composite ${CMAKE_BINARY_DIR}/httpfs-composite ${KV_HDFS_SERVER_ARGS}
+  --httpfs --combine-mode COMPOSITE_CRC)
 
 # kv_hdfs_server_test(NAME FIXTURE DIR TIMEOUT COMMAND...): "@NN@" in the
 # command becomes the server's host:port.
@@ -43,3 +50,15 @@ target_compile_definitions(test_hdfs PRIVATE _GNU_SOURCE)
 target_link_libraries(test_hdfs PRIVATE kvault_core)
 kv_hdfs_server_test(test_hdfs webhdfs ${KV_HDFS_DIR} 600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)
 target_sources(test_hdfs PRIVATE tests/e2e_db.c)
+
+# Every suite against the server in each checksum mode.
+kv_hdfs_server_test(conformance_hdfs_crc32 webhdfs_crc32 ${CMAKE_BINARY_DIR}/webhdfs-crc32 600
+  env KV_CONFORMANCE_LIST_COUNT=60 $<TARGET_FILE:conformance> hdfs://@NN@/kvtest)
+kv_hdfs_server_test(test_hdfs_crc32 webhdfs_crc32 ${CMAKE_BINARY_DIR}/webhdfs-crc32 600
+  $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)
+kv_hdfs_server_test(conformance_httpfs_composite httpfs_composite
+  ${CMAKE_BINARY_DIR}/httpfs-composite 600
+  env KVAULT_HDFS_HTTPFS=1 KV_CONFORMANCE_LIST_COUNT=60 $<TARGET_FILE:conformance>
+  webhdfs://@NN@/kvtest)
+kv_hdfs_server_test(test_hdfs_composite httpfs_composite ${CMAKE_BINARY_DIR}/httpfs-composite
+  600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e checksum)

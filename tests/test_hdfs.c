@@ -257,20 +257,66 @@ static void permission_denied_is_clear(void)
     unsetenv("HADOOP_USER_NAME");
 }
 
+/* An upload in parts through the store's own functions (no retries). */
+static int multipart(kv_store *st, const char *key, const unsigned char *data, size_t len)
+{
+    kv_upload *up = NULL;
+    uint32_t n = (uint32_t)((len + PART - 1) / PART);
+    int rc = kv_store_upload_begin(st, key, len, PART, &up);
+    for (uint32_t i = n; rc == KV_OK && i >= 1; i--) { /* any order */
+        size_t off = (size_t)(i - 1) * PART, m = len - off < PART ? len - off : PART;
+        rc = st->ops->upload_part(up, i, off, data + off, m, NULL);
+    }
+    if (rc == KV_OK)
+        rc = st->ops->upload_complete(up);
+    if (rc && up)
+        kv_store_upload_abort(st, up);
+    return rc;
+}
+
+/* The checksum the cluster reports is compared, for single puts and for
+ * parts joined by CONCAT, whatever the server's mode (CRC32C, CRC32,
+ * COMPOSITE-CRC): a digit changed inside its first `length` bytes fails the
+ * upload, and nothing appears under the key. */
 static void checksum_mismatch_is_detected(void)
 {
     clean_env();
-    unsigned char *data = pattern(PART + 5000);
+    size_t big = 2 * PART + 5000;
+    unsigned char *data = pattern(big);
     kv_store *st = NULL;
     kv_object_info info;
     CHECK_OK(kv_store_open(url, NULL, &st));
     CHECK_OK(kv_store_put(st, "sum/good", data, PART + 5000, NULL));
+    CHECK_OK(multipart(st, "sum/goodmulti", data, big));
     CHECK(control("flip_checksum=1", NULL) == 0);
     CHECK(st->ops->put(st, "sum/bad", data, PART + 5000, NULL) == KV_ECORRUPT);
     fprintf(stderr, "  %s\n", kv_errmsg());
     CHECK(strstr(kv_errmsg(), "checksum mismatch"));
     CHECK(kv_store_stat(st, "sum/bad", &info) == KV_ENOTFOUND);
+    CHECK(control("flip_checksum=1", NULL) == 0);
+    CHECK(multipart(st, "sum/badmulti", data, big) == KV_ECORRUPT);
+    fprintf(stderr, "  %s\n", kv_errmsg());
+    CHECK(strstr(kv_errmsg(), "checksum mismatch"));
+    CHECK(kv_store_stat(st, "sum/badmulti", &info) == KV_ENOTFOUND);
     CHECK_OK(kv_store_remove(st, "sum/good"));
+    CHECK_OK(kv_store_remove(st, "sum/goodmulti"));
+    kv_store_close(st);
+    free(data);
+}
+
+/* A checksum type kvault cannot compute is accepted (and logged), even when
+ * its bytes are wrong; the next upload is compared again. */
+static void checksum_unknown_type_is_accepted(void)
+{
+    clean_env();
+    unsigned char *data = pattern(PART + 100);
+    kv_store *st = NULL;
+    CHECK_OK(kv_store_open(url, NULL, &st));
+    CHECK(control("checksum_algorithm=MD5-of-0MD5-of-512CRC64NVME&flip_checksum=1", NULL) == 0);
+    CHECK_OK(st->ops->put(st, "sum/other", data, PART + 100, NULL));
+    CHECK(control("flip_checksum=1", NULL) == 0);
+    CHECK(st->ops->put(st, "sum/other2", data, PART + 100, NULL) == KV_ECORRUPT);
+    CHECK_OK(kv_store_remove(st, "sum/other"));
     kv_store_close(st);
     free(data);
 }
@@ -436,6 +482,7 @@ int main(int argc, char **argv)
         {"dropped_upload_leaves_nothing", dropped_upload_leaves_nothing},
         {"permission_denied_is_clear", permission_denied_is_clear},
         {"checksum_mismatch_is_detected", checksum_mismatch_is_detected},
+        {"checksum_unknown_type_is_accepted", checksum_unknown_type_is_accepted},
         {"liststatus_fallback", liststatus_fallback},
         {"delegation_token", delegation_token},
         {"datanode_rewrite", datanode_rewrite},

@@ -21,6 +21,7 @@
  * GETFILECHECKSUM (MD5 of the block MD5s of the CRC32C of every 512 bytes)
  * is compared with the same value computed here from the bytes sent. */
 #include <dlfcn.h>
+#include <isa-l/crc.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -65,6 +66,8 @@ typedef struct hdfs_store {
     int kerberos;         /* SPNEGO through libcurl (KVAULT_HDFS_KERBEROS) */
     int verify;           /* KVAULT_HDFS_CHECKSUM (default on) */
     atomic_int no_batch;  /* the server has no LISTSTATUS_BATCH */
+    atomic_int sum_kind;  /* the cluster's checksum kind, LEARNED(); 0 unknown */
+    atomic_int told_other; /* an uncomputable checksum kind was logged */
 } hdfs_store;
 
 struct kv_upload {
@@ -74,7 +77,7 @@ struct kv_upload {
     char tag[17];
     uint64_t total, part_size;
     uint32_t nparts;
-    unsigned char (*md5s)[16]; /* block MD5 of each part, for verify */
+    struct part_sum *sums; /* each part's share of the checksum, for verify */
 };
 
 /* One request to the NameNode. */
@@ -430,24 +433,119 @@ static int get_status(hdfs_store *s, const char *path, hdfs_status *out)
     return rc;
 }
 
-/* ---- checksums: Hadoop's MD5-of-MD5-of-CRC32C ------------------------------------ */
+/* ---- checksums ------------------------------------------------------------------ */
 
-/* A block's checksum as a DataNode computes it: MD5 over the big-endian
- * CRC32C of every 512 bytes of the block. */
-static int block_md5(const void *buf, size_t len, unsigned char out[16])
+/* What a cluster's GETFILECHECKSUM reports (docs/hdfs.md "Checksums"): the
+ * per-chunk CRC is CRC32C or CRC32 (dfs.checksum.type), combined either as
+ * MD5-of-MD5-of-CRC (the DataNode's WebHDFS always; HttpFS by default) or as
+ * COMPOSITE-CRC (HttpFS with dfs.checksum.combine.mode=COMPOSITE_CRC). */
+enum { CRC_C = 0, CRC_Z = 1 };                 /* CRC32C, CRC32 (gzip) */
+enum { SUM_UNKNOWN = 0, SUM_MD5, SUM_COMPOSITE, SUM_OTHER };
+
+typedef struct hdfs_algo {
+    int kind;               /* SUM_MD5, SUM_COMPOSITE or SUM_OTHER */
+    int crc;                /* CRC_C or CRC_Z */
+    unsigned bytes_per_crc; /* SUM_MD5 */
+} hdfs_algo;
+
+/* A GETFILECHECKSUM reply. */
+typedef struct hdfs_sum_reply {
+    char algorithm[96];
+    char bytes[260];        /* hex; may be longer than 2 * length (padding) */
+    long length;            /* meaningful bytes */
+} hdfs_sum_reply;
+
+/* The cluster's kind as remembered in hdfs_store.sum_kind: 0 unknown. */
+#define LEARNED(kind, crc) ((kind) == SUM_OTHER ? 1 : (kind) * 2 + (crc))
+
+/* What a part contributes to its file's checksum, for each way the cluster
+ * may report it. Only the cluster's way is computed once it is known (from
+ * an earlier reply); every way until then. */
+typedef struct part_sum {
+    unsigned char md5[2][16]; /* block MD5 of the CRC32C / CRC32 chunks */
+    uint32_t crc[2];          /* CRC32C / CRC32 of the part */
+    unsigned have;            /* HAVE_MD5(crc) | HAVE_CRC(crc) */
+} part_sum;
+#define HAVE_MD5(crc) (1u << (crc))
+#define HAVE_CRC(crc) (4u << (crc))
+
+/* Reads MD5MD5CRC32FileChecksum.getAlgorithmName ("MD5-of-<n>MD5-of-<bpc>
+ * CRC32C") and CompositeCrcFileChecksum's ("COMPOSITE-CRC32C"). */
+static void parse_algorithm(const char *alg, hdfs_algo *a)
+{
+    char type[16] = "";
+    unsigned long long cpb;
+    int end = 0;
+    memset(a, 0, sizeof *a);
+    a->kind = SUM_OTHER;
+    if (sscanf(alg, "MD5-of-%lluMD5-of-%u%15[A-Z0-9]%n", &cpb, &a->bytes_per_crc, type, &end) == 3 &&
+        alg[end] == '\0' && a->bytes_per_crc > 0)
+        a->kind = SUM_MD5;
+    else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type)
+        a->kind = SUM_COMPOSITE, strcpy(type, alg + 10);
+    if (strcmp(type, "CRC32C") == 0)
+        a->crc = CRC_C;
+    else if (strcmp(type, "CRC32") == 0)
+        a->crc = CRC_Z;
+    else
+        a->kind = SUM_OTHER;
+}
+
+static const char *crc_name(int crc)
+{
+    return crc == CRC_C ? "CRC32C" : "CRC32";
+}
+
+/* Extends a standard CRC32C or CRC32 (zlib's) over buf; 0 starts. */
+static uint32_t crc_update(int crc, uint32_t v, const void *buf, size_t len)
+{
+    return crc == CRC_C ? kv_crc32c(v, buf, len) : crc32_gzip_refl(v, buf, len);
+}
+
+/* CrcUtil.galoisFieldMultiply: polynomials reflected, the top bit x^0. */
+static uint32_t gf_multiply(uint32_t p, uint32_t q, uint32_t m)
+{
+    uint32_t sum = 0, px = p;
+    for (uint32_t term = 1u << 31; term; term >>= 1) {
+        uint32_t high = px & 1;
+        if (q & term)
+            sum ^= px;
+        px = high ? (px >> 1) ^ m : px >> 1;
+    }
+    return sum;
+}
+
+/* CrcUtil.composeWithMonomial(crcA, crcB, getMonomial(lenB)): the CRC of
+ * A||B, as CrcComposer joins block CRCs into COMPOSITE-CRC. */
+static uint32_t crc_compose(int crc, uint32_t a, uint32_t b, uint64_t len_b)
+{
+    uint32_t m = crc == CRC_C ? 0x82f63b78u : 0xedb88320u;
+    uint32_t mono = 1u << 31, x = 1u << 23; /* x^0 and x^8 */
+    for (uint64_t d = len_b; d; d >>= 1) {
+        if (d & 1)
+            mono = gf_multiply(mono, x, m);
+        x = gf_multiply(x, x, m);
+    }
+    return gf_multiply(a, mono, m) ^ b;
+}
+
+/* A block's MD5MD5CRC checksum as a DataNode computes it: MD5 over the
+ * big-endian CRC of every bytes_per_crc bytes of the block. */
+static int block_md5(int crc, unsigned bytes_per_crc, const void *buf, size_t len,
+                     unsigned char out[16])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     const unsigned char *p = buf;
     unsigned char crcs[4 * 256];
     size_t n = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-    for (size_t off = 0; ok && off < len; off += BYTES_PER_CRC) {
-        size_t chunk = len - off < BYTES_PER_CRC ? len - off : BYTES_PER_CRC;
-        uint32_t crc = kv_crc32c(0, p + off, chunk);
-        crcs[n++] = (unsigned char)(crc >> 24);
-        crcs[n++] = (unsigned char)(crc >> 16);
-        crcs[n++] = (unsigned char)(crc >> 8);
-        crcs[n++] = (unsigned char)crc;
+    for (size_t off = 0; ok && off < len; off += bytes_per_crc) {
+        size_t chunk = len - off < bytes_per_crc ? len - off : bytes_per_crc;
+        uint32_t v = crc_update(crc, 0, p + off, chunk);
+        crcs[n++] = (unsigned char)(v >> 24);
+        crcs[n++] = (unsigned char)(v >> 16);
+        crcs[n++] = (unsigned char)(v >> 8);
+        crcs[n++] = (unsigned char)v;
         if (n == sizeof crcs) {
             ok = EVP_DigestUpdate(ctx, crcs, n);
             n = 0;
@@ -458,16 +556,18 @@ static int block_md5(const void *buf, size_t len, unsigned char out[16])
     return ok ? KV_OK : kv_seterr(KV_ERR, "hdfs: MD5 failed");
 }
 
-/* The file checksum from its block MD5s, as FileChecksumHelper makes it: MD5
- * over DataOutputBuffer.getData(), i.e. the whole backing array (32 bytes,
- * doubled as needed) with its unused tail zero. Writes the 28-byte value's
- * hex and the algorithm name. */
-static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t first_block,
-                         char hex[57], char algorithm[64])
+/* The file checksum from its block MD5s, as FileChecksumHelper.
+ * makeMd5CrcResult makes it: MD5 over DataOutputBuffer.getData(), i.e. the
+ * whole backing array (32 bytes, doubled as needed) with its unused tail
+ * zero. Writes the hex of the 28 bytes of MD5MD5CRC32FileChecksum.write
+ * (int bytesPerCRC, long crcPerBlock, MD5) and the algorithm name. */
+static int md5_file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t first_block,
+                             const hdfs_algo *a, char hex[57], char algorithm[96])
 {
     size_t used = (size_t)nblocks * 16, cap = 32;
     unsigned char *data, raw[28];
-    uint64_t crc_per_block = nblocks > 1 ? (first_block + BYTES_PER_CRC - 1) / BYTES_PER_CRC : 0;
+    unsigned bpc = a->bytes_per_crc;
+    uint64_t crc_per_block = nblocks > 1 ? (first_block + bpc - 1) / bpc : 0;
     unsigned int md_len = 0;
     while (cap < used)
         cap *= 2;
@@ -475,7 +575,8 @@ static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t f
     if (!data)
         return kv_oom();
     memcpy(data, md5s, used);
-    raw[0] = 0, raw[1] = 0, raw[2] = BYTES_PER_CRC >> 8, raw[3] = BYTES_PER_CRC & 0xff;
+    for (int i = 0; i < 4; i++)
+        raw[i] = (unsigned char)(bpc >> (24 - 8 * i));
     for (int i = 0; i < 8; i++)
         raw[4 + i] = (unsigned char)(crc_per_block >> (56 - 8 * i));
     if (!EVP_Digest(data, cap, raw + 12, &md_len, EVP_md5(), NULL)) {
@@ -485,16 +586,41 @@ static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t f
     free(data);
     for (int i = 0; i < 28; i++)
         sprintf(hex + 2 * i, "%02x", raw[i]);
-    snprintf(algorithm, 64, "MD5-of-%lluMD5-of-%dCRC32C", (unsigned long long)crc_per_block,
-             BYTES_PER_CRC);
+    snprintf(algorithm, 96, "MD5-of-%lluMD5-of-%u%s", (unsigned long long)crc_per_block, bpc,
+             crc_name(a->crc));
     return KV_OK;
 }
 
-/* Compares the server's GETFILECHECKSUM of path with the expected value. A
- * cluster that uses another checksum (dfs.checksum.type CRC32, or
- * COMPOSITE_CRC) cannot be compared: logged and accepted. */
-static int compare_checksum(hdfs_store *s, const char *path, const char *hex,
-                            const char *algorithm)
+/* CompositeCrcFileChecksum: 4 bytes (CrcUtil.intToBytes), "COMPOSITE-" +
+ * the CRC type. */
+static void composite_checksum(uint32_t crc, const hdfs_algo *a, char hex[57],
+                               char algorithm[96])
+{
+    snprintf(hex, 57, "%08x", crc);
+    snprintf(algorithm, 96, "COMPOSITE-%s", crc_name(a->crc));
+}
+
+/* A part's share of the checksum (see part_sum); the transfer layer's
+ * CRC32C of the part is used when it is there. */
+static int part_sums(hdfs_store *s, const void *buf, size_t len, const kv_digest *digest,
+                     part_sum *ps)
+{
+    int known = atomic_load(&s->sum_kind), rc = KV_OK;
+    for (int c = CRC_C; c <= CRC_Z && rc == KV_OK; c++) {
+        if (known == SUM_UNKNOWN || known == LEARNED(SUM_MD5, c)) {
+            rc = block_md5(c, BYTES_PER_CRC, buf, len, ps->md5[c]);
+            ps->have |= HAVE_MD5(c);
+        }
+        if (known == SUM_UNKNOWN || known == LEARNED(SUM_COMPOSITE, c)) {
+            ps->crc[c] = c == CRC_C && digest ? digest->crc32c : crc_update(c, 0, buf, len);
+            ps->have |= HAVE_CRC(c);
+        }
+    }
+    return rc;
+}
+
+/* GETFILECHECKSUM of path (the NameNode redirects it to a DataNode). */
+static int fetch_checksum(hdfs_store *s, const char *path, hdfs_sum_reply *out)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     hdfs_call c = {"GET", path, "GETFILECHECKSUM", NULL, NULL, 0, NULL, 0};
@@ -508,15 +634,17 @@ static int compare_checksum(hdfs_store *s, const char *path, const char *hex,
     fc = json_object_get(root, "FileChecksum");
     alg = json_string_value(json_object_get(fc, "algorithm"));
     bytes = json_string_value(json_object_get(fc, "bytes"));
-    if (!alg || !bytes) {
-        rc = kv_seterr(KV_ETRANSIENT, "%s%s: GETFILECHECKSUM reply has no FileChecksum", s->name,
-                       path);
-    } else if (strcmp(alg, algorithm) != 0) {
-        kv_debug("hdfs: %s%s: checksum %s not comparable with %s; not checked", s->name, path,
-                 alg, algorithm);
-    } else if (strcasecmp(bytes, hex) != 0) {
-        rc = kv_seterr(KV_ECORRUPT, "%s%s: checksum mismatch: the cluster has %s %s, kvault sent "
-                       "%s", s->name, path, alg, bytes, hex);
+    out->length = (long)json_integer_value(json_object_get(fc, "length"));
+    if (!alg || !bytes || !json_is_integer(json_object_get(fc, "length")))
+        rc = kv_seterr(KV_ETRANSIENT, "%s%s: GETFILECHECKSUM reply has no FileChecksum "
+                       "algorithm, bytes and length", s->name, path);
+    else if (out->length < 0 || (size_t)out->length * 2 > strlen(bytes) ||
+             strlen(bytes) >= sizeof out->bytes || strlen(alg) >= sizeof out->algorithm)
+        rc = kv_seterr(KV_ECORRUPT, "%s%s: GETFILECHECKSUM reply has %zu hex digits of bytes "
+                       "for a length of %ld", s->name, path, strlen(bytes), out->length);
+    if (rc == KV_OK) {
+        strcpy(out->algorithm, alg);
+        strcpy(out->bytes, bytes);
     }
 out:
     json_decref(root);
@@ -524,14 +652,78 @@ out:
     return rc;
 }
 
+/* Parses the reply's algorithm and remembers its kind for later uploads
+ * (their parts compute only what the cluster reports). A kind kvault cannot
+ * compute is logged (once at info level) and not compared: *comparable 0. */
+static void learn_algorithm(hdfs_store *s, const char *path, const hdfs_sum_reply *r,
+                            hdfs_algo *a, int *comparable)
+{
+    parse_algorithm(r->algorithm, a);
+    *comparable = a->kind != SUM_OTHER;
+    atomic_store(&s->sum_kind, LEARNED(a->kind, a->crc));
+    if (*comparable)
+        return;
+    if (!atomic_exchange(&s->told_other, 1))
+        kv_info("hdfs: %s%s: the cluster's checksum is %s, which kvault cannot compute; "
+                "uploads are not checked against it", s->name, path, r->algorithm);
+    else
+        kv_debug("hdfs: %s%s: checksum %s not checked", s->name, path, r->algorithm);
+}
+
+/* Compares the reply with the expected value: the algorithm names must be
+ * the same (else the block layout is not what kvault assumed: logged, not
+ * compared) and the first `length` bytes equal; what follows them in
+ * "bytes" is the DataOutputBuffer's padding. */
+static int compare_checksum(const hdfs_store *s, const char *path, const hdfs_sum_reply *r,
+                            const char *hex, const char *algorithm)
+{
+    size_t n = strlen(hex);
+    if (strcmp(r->algorithm, algorithm) != 0 || (size_t)r->length * 2 != n) {
+        kv_debug("hdfs: %s%s: checksum %s (%ld bytes) not comparable with %s; not checked",
+                 s->name, path, r->algorithm, r->length, algorithm);
+        return KV_OK;
+    }
+    if (strncasecmp(r->bytes, hex, n) != 0)
+        return kv_seterr(KV_ECORRUPT, "%s%s: checksum mismatch: the cluster has %s %.*s, kvault "
+                         "sent %s", s->name, path, r->algorithm, (int)n, r->bytes, hex);
+    return KV_OK;
+}
+
+/* The expected checksum of a file written in one CREATE from buf, computed
+ * for the algorithm the cluster reports and the block size the file got. */
+static int expected_single(const void *buf, size_t len, uint64_t block_size, const hdfs_algo *a,
+                           char hex[57], char alg[96])
+{
+    unsigned char (*md5s)[16];
+    uint32_t nblocks = (uint32_t)((len + block_size - 1) / block_size);
+    int rc = KV_OK;
+    if (a->kind == SUM_COMPOSITE) {
+        composite_checksum(crc_update(a->crc, 0, buf, len), a, hex, alg);
+        return KV_OK;
+    }
+    md5s = calloc(nblocks, sizeof *md5s);
+    if (!md5s)
+        return kv_oom();
+    for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
+        uint64_t off = i * block_size;
+        size_t n = (size_t)(len - off < block_size ? len - off : block_size);
+        rc = block_md5(a->crc, a->bytes_per_crc, (const char *)buf + off, n, md5s[i]);
+    }
+    if (rc == KV_OK)
+        rc = md5_file_checksum(md5s, nblocks, block_size, a, hex, alg);
+    free(md5s);
+    return rc;
+}
+
 /* Checks a file written in one CREATE from buf: its length, and its
- * checksum, computed with the block size the file got. */
+ * checksum. */
 static int verify_single(hdfs_store *s, const char *path, const void *buf, size_t len)
 {
     hdfs_status st;
-    unsigned char (*md5s)[16] = NULL;
-    char hex[57], alg[64];
-    uint32_t nblocks;
+    hdfs_sum_reply r;
+    hdfs_algo a;
+    char hex[57], alg[96];
+    int comparable;
     int rc = get_status(s, path, &st);
     if (rc)
         return rc;
@@ -539,22 +731,15 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
         return kv_seterr(KV_ECORRUPT, "%s%s: %llu bytes sent but the file has %llu", s->name,
                          path, (unsigned long long)len, (unsigned long long)st.length);
     if (len == 0 || st.block_size == 0)
+        return KV_OK; /* an empty file's checksum is a constant */
+    rc = fetch_checksum(s, path, &r);
+    if (rc)
+        return rc;
+    learn_algorithm(s, path, &r, &a, &comparable);
+    if (!comparable)
         return KV_OK;
-    nblocks = (uint32_t)((len + st.block_size - 1) / st.block_size);
-    md5s = calloc(nblocks, sizeof *md5s);
-    if (!md5s)
-        return kv_oom();
-    for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
-        uint64_t off = i * st.block_size;
-        size_t n = (size_t)(len - off < st.block_size ? len - off : st.block_size);
-        rc = block_md5((const char *)buf + off, n, md5s[i]);
-    }
-    if (rc == KV_OK)
-        rc = file_checksum(md5s, nblocks, st.block_size, hex, alg);
-    if (rc == KV_OK)
-        rc = compare_checksum(s, path, hex, alg);
-    free(md5s);
-    return rc;
+    rc = expected_single(buf, len, st.block_size, &a, hex, alg);
+    return rc ? rc : compare_checksum(s, path, &r, hex, alg);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -997,7 +1182,7 @@ static void upload_free(kv_upload *up)
     free(up->path);
     free(up->dir);
     free(up->base);
-    free(up->md5s);
+    free(up->sums);
     free(up);
 }
 
@@ -1014,8 +1199,8 @@ static int hdfs_upload_begin(kv_store *st, const char *key, uint64_t total_size,
     up->part_size = part_size;
     up->nparts = total_size ? (uint32_t)((total_size + part_size - 1) / part_size) : 1;
     up->path = key_path(s, key);
-    up->md5s = calloc(up->nparts, sizeof *up->md5s);
-    rc = up->path && up->md5s ? KV_OK : kv_oom();
+    up->sums = calloc(up->nparts, sizeof *up->sums);
+    rc = up->path && up->sums ? KV_OK : kv_oom();
     if (rc == KV_OK)
         rc = split_path(up->path, &up->dir, &up->base);
     if (rc == KV_OK)
@@ -1039,7 +1224,6 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
     char *path;
     int rc;
     (void)off;
-    (void)digest;
     if (n < 1 || n > up->nparts)
         return kv_seterr(KV_EINVAL, "%s%s: part %u of an upload of %u parts", up->s->name,
                          up->path, n, up->nparts);
@@ -1048,7 +1232,7 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
         return kv_oom();
     rc = create_file(up->s, path, up->path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
-        rc = block_md5(buf, len, up->md5s[n - 1]);
+        rc = part_sums(up->s, buf, len, digest, &up->sums[n - 1]);
     free(path);
     return rc;
 }
@@ -1090,14 +1274,65 @@ static int concat_parts(kv_upload *up, const char *first, uint32_t from, uint32_
     return rc;
 }
 
+/* Whether every part has what the cluster's checksum needs (parts summed
+ * before the cluster's kind was learned have all kinds). */
+static int parts_have(const kv_upload *up, const hdfs_algo *a)
+{
+    unsigned need = a->kind == SUM_MD5 ? HAVE_MD5(a->crc) : HAVE_CRC(a->crc);
+    if (a->kind == SUM_MD5 && a->bytes_per_crc != BYTES_PER_CRC)
+        return 0;
+    for (uint32_t i = 0; i < up->nparts; i++)
+        if (!(up->sums[i].have & need))
+            return 0;
+    return 1;
+}
+
+/* The expected checksum of the joined parts: MD5MD5CRC over the parts'
+ * block MD5s (each part is one block), or their CRCs composed. */
+static int expected_multi(const kv_upload *up, const hdfs_algo *a, char hex[57], char alg[96])
+{
+    unsigned char (*md5s)[16];
+    uint32_t crc = up->sums[0].crc[a->crc];
+    int rc;
+    if (a->kind == SUM_COMPOSITE) {
+        for (uint32_t i = 1; i < up->nparts; i++) {
+            uint64_t len = i + 1 < up->nparts ? up->part_size : up->total - i * up->part_size;
+            crc = crc_compose(a->crc, crc, up->sums[i].crc[a->crc], len);
+        }
+        composite_checksum(crc, a, hex, alg);
+        return KV_OK;
+    }
+    md5s = calloc(up->nparts, sizeof *md5s);
+    if (!md5s)
+        return kv_oom();
+    for (uint32_t i = 0; i < up->nparts; i++)
+        memcpy(md5s[i], up->sums[i].md5[a->crc], 16);
+    rc = md5_file_checksum(md5s, up->nparts, up->part_size, a, hex, alg);
+    free(md5s);
+    return rc;
+}
+
 static int verify_upload(kv_upload *up, const char *path)
 {
-    char hex[57], alg[64];
-    int rc;
+    hdfs_sum_reply r;
+    hdfs_algo a;
+    char hex[57], alg[96];
+    int comparable, rc;
     if (!up->s->verify || up->total == 0)
         return KV_OK;
-    rc = file_checksum(up->md5s, up->nparts, up->part_size, hex, alg);
-    return rc ? rc : compare_checksum(up->s, path, hex, alg);
+    rc = fetch_checksum(up->s, path, &r);
+    if (rc)
+        return rc;
+    learn_algorithm(up->s, path, &r, &a, &comparable);
+    if (!comparable)
+        return KV_OK;
+    if (!parts_have(up, &a)) {
+        kv_debug("hdfs: %s%s: parts were summed for another checksum than %s; not checked",
+                 up->s->name, path, r.algorithm);
+        return KV_OK;
+    }
+    rc = expected_multi(up, &a, hex, alg);
+    return rc ? rc : compare_checksum(up->s, path, &r, hex, alg);
 }
 
 /* After a complete whose reply was lost and is now retried: part 1 is

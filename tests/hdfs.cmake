@@ -5,7 +5,8 @@
 # multipart uploads go through CONCAT; listing pages of 50 entries.
 set(KV_HDFS_DIR ${CMAKE_BINARY_DIR}/webhdfs)
 set(KV_HTTPFS_DIR ${CMAKE_BINARY_DIR}/httpfs)
-set(KV_HDFS_SERVER_ARGS --block-size 1048576 --batch-size 50 --token kvtesttoken=carol)
+set(KV_HDFS_SERVER_ARGS --block-size 1048576 --batch-size 50 --token kvtesttoken=carol
+  --token kvfrank=frank --token-files)
 
 add_test(NAME test_webhdfs_server
   COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_webhdfs_server.py)
@@ -62,3 +63,19 @@ kv_hdfs_server_test(conformance_httpfs_composite httpfs_composite
   webhdfs://@NN@/kvtest)
 kv_hdfs_server_test(test_hdfs_composite httpfs_composite ${CMAKE_BINARY_DIR}/httpfs-composite
   600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e checksum)
+
+# HA: two NameNode ports, one standby (answering StandbyException) until a
+# failover the tests cause mid-backup; the tests write the HADOOP_CONF_DIR.
+set(KV_HDFS_HA_DIR ${CMAKE_BINARY_DIR}/webhdfs-ha)
+kv_hdfs_fixture(webhdfs_ha ${KV_HDFS_HA_DIR} ${KV_HDFS_SERVER_ARGS} --standby
+  --nameservice kvns)
+kv_hdfs_server_test(test_hdfs_ha webhdfs_ha ${KV_HDFS_HA_DIR} 600
+  $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)
+# HTTPS (swebhdfs://): a CA and certificate made by the fixture
+set(KV_HDFS_TLS_DIR ${CMAKE_BINARY_DIR}/webhdfs-tls)
+kv_hdfs_fixture(webhdfs_tls ${KV_HDFS_TLS_DIR} ${KV_HDFS_SERVER_ARGS} --tls)
+kv_hdfs_server_test(conformance_swebhdfs webhdfs_tls ${KV_HDFS_TLS_DIR} 600
+  env KVAULT_HDFS_CA_FILE=@CA@ KV_CONFORMANCE_LIST_COUNT=60 $<TARGET_FILE:conformance>
+  swebhdfs://@NN@/kvtest)
+kv_hdfs_server_test(test_hdfs_tls webhdfs_tls ${KV_HDFS_TLS_DIR} 600
+  $<TARGET_FILE:test_hdfs> swebhdfs://@NN@/e2e)

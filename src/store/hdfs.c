@@ -20,7 +20,7 @@
  * clusters behind NAT). After a put or complete, the file's
  * GETFILECHECKSUM (MD5 of the block MD5s of the CRC32C of every 512 bytes)
  * is compared with the same value computed here from the bytes sent. */
-#include <dlfcn.h>
+#include <errno.h>
 #include <isa-l/crc.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -39,8 +39,11 @@
 #include "util/crc32c.h"
 #include "util/env.h"
 #include "util/err.h"
+#include "util/hadoop_conf.h"
+#include "util/hadoop_token.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/secret.h"
 
 #define MIB (1024ull * 1024ull)
 /* dfs.namenode.fs-limits.min-block-size: the smallest block (= part) a
@@ -48,7 +51,6 @@
 #define HDFS_MIN_PART (1 * MIB)
 #define HDFS_MAX_PART (1024 * MIB)
 #define HDFS_MAX_PARTS 10000
-#define DEFAULT_PORT 9870
 #define BYTES_PER_CRC 512
 #define CONCAT_BATCH 64        /* sources per CONCAT request */
 #define TMP_MARK ".kvtmp-"
@@ -57,8 +59,10 @@
 typedef struct hdfs_store {
     kv_store base;
     kv_http *http;
-    char *origin;         /* "http://namenode:9870" */
-    char *name;           /* "hdfs://namenode:9870", for messages */
+    char **nns;           /* NameNode origins ("http://nn1:9870"), config order */
+    size_t nnn;
+    atomic_int active;    /* index of the NameNode that last answered */
+    char *name;           /* "hdfs://namenode:9870" or "hdfs://ns", for messages */
     char *root;           /* HDFS path of the store root: "" or "/a/b" */
     char *auth;           /* "user.name=..." or "delegation=...", encoded */
     char *dn_from, *dn_to; /* KVAULT_HDFS_DATANODE_REWRITE */
@@ -278,13 +282,13 @@ static int hdfs_check(const hdfs_store *s, const char *path, const kv_http_resp 
 
 /* ---- requests ------------------------------------------------------------------ */
 
-static int build_url(const hdfs_store *s, const hdfs_call *c, kv_buf *url)
+static int build_url(const hdfs_store *s, const char *origin, const hdfs_call *c, kv_buf *url)
 {
     char *enc = kv_url_encode(*c->path ? c->path : "/", 1);
     int rc;
     if (!enc)
         return kv_oom();
-    rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", s->origin, enc, c->op, s->auth,
+    rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", origin, enc, c->op, s->auth,
                        c->query ? c->query : "",
                        s->httpfs && c->body ? "&data=true" : "");
     free(enc);
@@ -298,9 +302,12 @@ static int datanode_url(const hdfs_store *s, const char *path, const char *locat
     const char *auth = strstr(location, "://");
     size_t from_len = s->dn_from ? strlen(s->dn_from) : 0;
     int rc;
-    if (!auth)
+    if (!auth) {
+        char shown[256];
+        kv_http_url_for_message(location, shown, sizeof shown); /* no token */
         return kv_seterr(KV_ERR, "%s%s: the NameNode redirected to '%s', not a URL", s->name,
-                         path, location);
+                         path, shown);
+    }
     auth += 3;
     if (from_len && strncmp(auth, s->dn_from, from_len) == 0 &&
         (auth[from_len] == '/' || auth[from_len] == '\0'))
@@ -320,20 +327,60 @@ static int send_once(hdfs_store *s, const char *method, const char *url, const v
     return kv_http_do(s->http, &req, resp);
 }
 
+/* A NameNode's answer that another NameNode of the nameservice should be
+ * asked instead (StandbyException, 403). */
+static int is_standby(const kv_http_resp *resp)
+{
+    char exc[64], msg[8];
+    if (resp->status != 403)
+        return 0;
+    remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
+    return strcmp(exc, "StandbyException") == 0;
+}
+
+/* Sends the NameNode's step of a call: to the NameNode that answered last,
+ * then, on a StandbyException or a transport failure (refused, timed out,
+ * reset: KV_ETRANSIENT from the http layer), to the next in configuration
+ * order, once around, as WebHdfsFileSystem fails over
+ * (resetStateToFailOver). The NameNode that answers is remembered for the
+ * store handle's later calls. What is left when all fail is the last
+ * answer: a StandbyException maps to KV_ETRANSIENT, retried later. */
+static int send_namenode(hdfs_store *s, const hdfs_call *c, int direct, kv_http_resp *resp)
+{
+    size_t first = (size_t)atomic_load(&s->active);
+    int rc = KV_OK;
+    for (size_t i = 0; i < s->nnn; i++) {
+        size_t k = (first + i) % s->nnn;
+        kv_buf url = KV_BUF_INIT;
+        int last = i + 1 == s->nnn, standby;
+        rc = build_url(s, s->nns[k], c, &url);
+        if (rc == KV_OK)
+            rc = send_once(s, c->method, url.data, direct ? c->body : NULL,
+                           direct ? c->body_len : 0, direct, c, resp);
+        kv_buf_free(&url);
+        standby = rc == KV_OK && is_standby(resp);
+        if (rc == KV_OK && !standby)
+            atomic_store(&s->active, (int)k);
+        if (last || !(standby || rc == KV_ETRANSIENT))
+            break;
+        kv_info("hdfs: %s: NameNode %s %s; trying %s", s->name, s->nns[k],
+                standby ? "is in standby" : kv_errmsg(), s->nns[(k + 1) % s->nnn]);
+        kv_errclear();
+    }
+    return rc;
+}
+
 /* Sends a call and follows one redirect by hand (CREATE/APPEND/OPEN/
  * GETFILECHECKSUM), sending the body only to the DataNode, as Hadoop's
- * clients do. KV_OK when a final reply arrived; the status is not checked. */
+ * clients do. KV_OK when a final reply arrived; the status is not checked.
+ * Only the NameNode's step fails over: WebHdfsFileSystem retries nothing
+ * once redirected (checkRetry = !redirected). */
 static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
 {
-    kv_buf url = KV_BUF_INIT, dn = KV_BUF_INIT;
+    kv_buf dn = KV_BUF_INIT;
     const char *loc;
-    int direct = s->httpfs && c->body, rc;
-
-    rc = build_url(s, c, &url);
-    if (rc)
-        goto out;
-    rc = send_once(s, c->method, url.data, direct ? c->body : NULL, direct ? c->body_len : 0,
-                   direct, c, resp);
+    int direct = s->httpfs && c->body;
+    int rc = send_namenode(s, c, direct, resp);
     if (rc || resp->status < 300 || resp->status >= 400)
         goto out;
     loc = kv_http_resp_header(resp, "Location");
@@ -346,7 +393,6 @@ static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
     if (rc == KV_OK)
         rc = send_once(s, c->method, dn.data, c->body, c->body_len, c->body != NULL, c, resp);
 out:
-    kv_buf_free(&url);
     kv_buf_free(&dn);
     return rc;
 }
@@ -1393,46 +1439,260 @@ static void hdfs_upload_abort(kv_upload *up)
 
 /* ---- open/close ------------------------------------------------------------------ */
 
-/* KVAULT_HDFS_NATIVE=1 asks for libhdfs3, loaded at run time so that builds
- * need no HDFS library. Only the loading is done: data still goes over
- * WebHDFS, so asking for it is an error that says so. */
-static int native_requested(const hdfs_store *s)
+/* ---- where the NameNodes are: the URL, or HADOOP_CONF_DIR ------------------------ */
+
+#define HTTP_PORT 9870  /* DFS_NAMENODE_HTTP_PORT_DEFAULT (Hadoop 3) */
+#define HTTPS_PORT 9871 /* DFS_NAMENODE_HTTPS_PORT_DEFAULT */
+
+/* The Hadoop configuration in HADOOP_CONF_DIR, or NULL when it is not set. */
+static int load_conf(kv_hadoop_conf **conf)
 {
-    void *lib;
-    if (!kv_env_flag("KVAULT_HDFS_NATIVE", 0))
-        return KV_OK;
-    lib = dlopen("libhdfs3.so", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return kv_seterr(KV_EUNSUPPORTED,
-                         "%s: KVAULT_HDFS_NATIVE=1 but libhdfs3.so cannot be loaded (%s); install "
-                         "libhdfs3 (e.g. `conda install -c conda-forge libhdfs3`, or build "
-                         "apache/hawq's libhdfs3) where the dynamic loader finds it, or unset "
-                         "KVAULT_HDFS_NATIVE to use WebHDFS",
-                         s->name, dlerror());
-    dlclose(lib);
-    return kv_seterr(KV_EUNSUPPORTED,
-                     "%s: libhdfs3.so loads, but kvault's native HDFS path is not implemented "
-                     "yet; unset KVAULT_HDFS_NATIVE to use WebHDFS", s->name);
+    static const char *const files[] = {"core-site.xml", "hdfs-site.xml", NULL};
+    const char *dir = kv_env_str("HADOOP_CONF_DIR");
+    *conf = NULL;
+    return dir ? kv_hadoop_conf_load(dir, files, conf) : KV_OK;
 }
 
-static int load_user(hdfs_store *s)
+/* Whether item is one of the comma-separated names of list (white space
+ * around names ignored, as getTrimmedStringCollection does). */
+static int list_has(const char *list, const char *item)
 {
-    const char *token = kv_env_str("KVAULT_HDFS_DELEGATION");
-    const char *user = kv_env_str("HADOOP_USER_NAME");
-    char pwbuf[1024], *enc;
-    struct passwd pw, *found = NULL;
-    int rc;
-    if (!token && !user) {
-        if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
-            return kv_seterr(KV_EAUTH, "%s: no HDFS user: set HADOOP_USER_NAME (uid %u has no "
-                             "name)", s->name, (unsigned)geteuid());
-        user = found->pw_name;
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ','), *e;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        e = end ? end : p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
+            e--;
+        if ((size_t)(e - p) == n && strncmp(p, item, n) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
     }
-    enc = kv_url_encode(token ? token : user, 0);
-    if (!enc)
+    return 0;
+}
+
+/* Adds a NameNode by its "host:port" address, checked. */
+static int add_namenode(hdfs_store *s, int https, const char *key, const char *addr,
+                        const char *file)
+{
+    const char *colon = strrchr(addr, ':');
+    char *end = NULL, **v;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == addr || *end || port < 1 || port > 65535 ||
+        strncmp(addr, "0.0.0.0:", 8) == 0)
+        return kv_seterr(KV_EINVAL, "%s: %s = '%s' is not a NameNode host:port", file, key, addr);
+    v = realloc(s->nns, (s->nnn + 1) * sizeof *v);
+    if (!v)
         return kv_oom();
-    rc = asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0 ? kv_oom() : KV_OK;
-    free(enc);
+    s->nns = v;
+    if (asprintf(&s->nns[s->nnn], "%s://%s", https ? "https" : "http", addr) < 0)
+        return kv_oom();
+    s->nnn++;
+    return KV_OK;
+}
+
+/* The NameNodes of a nameservice, in configuration order: the HTTP (or
+ * HTTPS) address of each of dfs.ha.namenodes.<ns>, or of the nameservice
+ * itself when it is not HA (DFSUtilClient.getHaNnWebHdfsAddresses,
+ * getAddressesForNameserviceId). */
+static int ns_namenodes(hdfs_store *s, const kv_hadoop_conf *conf, const char *ns, int https)
+{
+    const char *kind = https ? "https-address" : "http-address", *dir = kv_hadoop_conf_dir(conf);
+    const char *ids, *file, *addr;
+    char key[512], *copy, *save = NULL;
+    int rc = KV_OK;
+    snprintf(key, sizeof key, "dfs.ha.namenodes.%s", ns);
+    ids = kv_hadoop_conf_get(conf, key, NULL);
+    if (!ids) {
+        snprintf(key, sizeof key, "dfs.namenode.%s.%s", kind, ns);
+        addr = kv_hadoop_conf_get(conf, key, &file);
+        if (!addr)
+            return kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: nameservice '%s' has neither "
+                             "dfs.ha.namenodes.%s nor dfs.namenode.%s.%s", dir, ns, ns, kind, ns);
+        return add_namenode(s, https, key, addr, file);
+    }
+    if (!(copy = strdup(ids)))
+        return kv_oom();
+    for (char *id = strtok_r(copy, ", \t\n", &save); id && rc == KV_OK;
+         id = strtok_r(NULL, ", \t\n", &save)) {
+        snprintf(key, sizeof key, "dfs.namenode.%s.%s.%s", kind, ns, id);
+        addr = kv_hadoop_conf_get(conf, key, &file);
+        rc = addr ? add_namenode(s, https, key, addr, file)
+                  : kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: %s is not set (NameNode '%s' of "
+                              "dfs.ha.namenodes.%s)", dir, key, id, ns);
+    }
+    free(copy);
+    if (rc == KV_OK && s->nnn == 0)
+        rc = kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: dfs.ha.namenodes.%s names no NameNode",
+                       dir, ns);
+    return rc;
+}
+
+/* dfs.http.policy (DFSUtil.getHttpPolicy, HttpConfig.Policy): HTTPS_ONLY
+ * means the NameNodes serve only their https-address. */
+static int https_only(const kv_hadoop_conf *conf, int *https)
+{
+    const char *file, *v = kv_hadoop_conf_get(conf, "dfs.http.policy", &file);
+    *https = v && strcasecmp(v, "HTTPS_ONLY") == 0;
+    if (v && !*https && strcasecmp(v, "HTTP_ONLY") != 0 && strcasecmp(v, "HTTP_AND_HTTPS") != 0)
+        return kv_seterr(KV_EINVAL, "%s: dfs.http.policy = '%s': expected HTTP_ONLY, "
+                         "HTTPS_ONLY or HTTP_AND_HTTPS", file, v);
+    return KV_OK;
+}
+
+/* The authority of fs.defaultFS ("hdfs://ns1" -> "ns1"), for hdfs:///path. */
+static int default_fs(const kv_hadoop_conf *conf, char **authority, int *tls)
+{
+    const char *file, *v = conf ? kv_hadoop_conf_get(conf, "fs.defaultFS", &file) : NULL;
+    const char *sep = v ? strstr(v, "://") : NULL;
+    if (!conf)
+        return kv_seterr(KV_EINVAL, "the URL names no NameNode (hdfs:///...) and "
+                         "HADOOP_CONF_DIR is not set (its core-site.xml's fs.defaultFS would)");
+    if (!v)
+        return kv_seterr(KV_EINVAL, "%s/core-site.xml: fs.defaultFS is not set, so an "
+                         "hdfs:///... URL names no NameNode", kv_hadoop_conf_dir(conf));
+    if (!sep || sep == v || sep[3] == '/' || sep[3] == '\0' ||
+        !(strncmp(v, "hdfs", 4) == 0 || strncmp(v, "webhdfs", 7) == 0 ||
+          strncmp(v, "swebhdfs", 8) == 0))
+        return kv_seterr(KV_EINVAL, "%s: fs.defaultFS = '%s' is not an hdfs://, webhdfs:// or "
+                         "swebhdfs:// URI with a NameNode or nameservice", file, v);
+    *tls = strncmp(v, "swebhdfs", 8) == 0;
+    *authority = strndup(sep + 3, strcspn(sep + 3, "/"));
+    return *authority ? KV_OK : kv_oom();
+}
+
+/* A host (no nameservice) from fs.defaultFS, whose port is the RPC one:
+ * its web port is that of dfs.namenode.http(s)-address, or the default. */
+static int default_host(hdfs_store *s, const kv_hadoop_conf *conf, const char *host, int https)
+{
+    const char *key = https ? "dfs.namenode.https-address" : "dfs.namenode.http-address";
+    const char *file, *v = kv_hadoop_conf_get(conf, key, &file), *colon = v ? strrchr(v, ':') : 0;
+    char addr[512];
+    snprintf(addr, sizeof addr, "%.*s:%s", (int)strcspn(host, ":"), host,
+             colon ? colon + 1 : https ? "9871" : "9870");
+    return add_namenode(s, https, key, addr, file ? file : "fs.defaultFS");
+}
+
+/* Fills s->nns and s->name from the URL: host[:port] as given; a
+ * nameservice of dfs.nameservices through HADOOP_CONF_DIR; hdfs:///path
+ * through fs.defaultFS. *ns gets the nameservice (NULL for a host). */
+static int resolve_namenodes(hdfs_store *s, const kv_url *url, const kv_hadoop_conf *conf,
+                             char **ns)
+{
+    int tls = strcmp(url->scheme, "swebhdfs") == 0, from_default = !*url->host, https = tls;
+    char *auth = NULL, addr[512];
+    const char *services = conf ? kv_hadoop_conf_get(conf, "dfs.nameservices", NULL) : NULL;
+    int rc = from_default ? default_fs(conf, &auth, &tls)
+                          : ((auth = strdup(url->host)) ? KV_OK : kv_oom());
+    *ns = NULL;
+    if (rc == KV_OK && (conf && (from_default || !tls)))
+        rc = https_only(conf, &https);
+    https = https || tls;
+    if (rc)
+        goto out;
+    if (conf && !url->port && !strchr(auth, ':') && services && list_has(services, auth)) {
+        rc = ns_namenodes(s, conf, auth, https);
+        if (rc == KV_OK && !(*ns = strdup(auth)))
+            rc = kv_oom();
+    } else if (from_default) {
+        rc = default_host(s, conf, auth, https);
+    } else {
+        https = tls;
+        snprintf(addr, sizeof addr, "%s:%d", auth,
+                 url->port ? url->port : tls ? HTTPS_PORT : HTTP_PORT);
+        rc = add_namenode(s, https, "the URL", addr, url->scheme);
+    }
+    if (rc == KV_OK && asprintf(&s->name, "%s://%s", url->scheme,
+                                *ns || from_default ? auth : s->nns[0] + (https ? 8 : 7)) < 0)
+        rc = kv_oom();
+out:
+    free(auth);
+    return rc;
+}
+
+/* ---- credentials ------------------------------------------------------------------ */
+
+static const char *const token_kinds[] = {"HDFS_DELEGATION_TOKEN", "WEBHDFS delegation",
+                                          "SWEBHDFS delegation", NULL};
+
+/* Whether a token's service names this cluster, at one of three levels
+ * tried in turn: 0, "ha-<scheme>:<ns>" for a nameservice
+ * (HAUtilClient.buildTokenServiceForLogicalUri: the only service Hadoop's
+ * selectors accept for a logical URI); 1, a NameNode's host:port
+ * (SecurityUtil.buildTokenService); 2, a NameNode's host with another port
+ * (kvault's addition: a token fetched over RPC, port 8020, is as good over
+ * HTTP). */
+static int token_matches(const hdfs_store *s, const char *ns, const char *service, int level)
+{
+    static const char *const prefixes[] = {"ha-hdfs:", "ha-webhdfs:", "ha-swebhdfs:", NULL};
+    for (int i = 0; level == 0 && ns && prefixes[i]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(service, prefixes[i], n) == 0 && strcmp(service + n, ns) == 0)
+            return 1;
+    }
+    for (size_t i = 0; level > 0 && i < s->nnn; i++) {
+        const char *hostport = strstr(s->nns[i], "://") + 3;
+        size_t host = strcspn(hostport, ":"), shost = strcspn(service, ":");
+        if (level == 1 ? strcmp(hostport, service) == 0
+                       : host == shost && strncmp(hostport, service, host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The delegation token for this cluster from HADOOP_TOKEN_FILE_LOCATION
+ * (a Hadoop Credentials file), as its URL string; *out NULL when the
+ * variable is unset or no token fits (then other credentials are used, as
+ * Hadoop's token selectors do). */
+static int token_from_file(const hdfs_store *s, const char *ns, char **out)
+{
+    const char *path = kv_env_str("HADOOP_TOKEN_FILE_LOCATION");
+    kv_hadoop_token *t = NULL;
+    size_t n = 0;
+    int rc = path ? kv_hadoop_tokens_read(path, &t, &n) : KV_OK;
+    *out = NULL;
+    for (int level = 0; rc == KV_OK && level < 3 && !*out; level++)
+        for (size_t i = 0; i < n && !*out; i++)
+            if (is_name(t[i].kind, token_kinds) && token_matches(s, ns, t[i].service, level)) {
+                kv_debug("hdfs: %s: delegation token '%s' (%s, service %s) from %s", s->name,
+                         t[i].alias, t[i].kind, t[i].service, path);
+                if (!(*out = strdup(t[i].url_string)))
+                    rc = kv_oom();
+            }
+    if (rc == KV_OK && path && !*out)
+        kv_debug("hdfs: %s: %s holds no HDFS delegation token for this cluster", s->name, path);
+    kv_hadoop_tokens_free(t, n);
+    return rc;
+}
+
+/* How requests say who they are: KVAULT_HDFS_DELEGATION, else a token from
+ * HADOOP_TOKEN_FILE_LOCATION, else user.name=HADOOP_USER_NAME (or the OS
+ * user). */
+static int load_user(hdfs_store *s, const char *ns)
+{
+    const char *user = kv_env_str("HADOOP_USER_NAME");
+    char pwbuf[1024], *token = NULL, *enc;
+    struct passwd pw, *found = NULL;
+    int rc = KV_OK;
+    if (kv_env_str("KVAULT_HDFS_DELEGATION"))
+        token = strdup(kv_env_str("KVAULT_HDFS_DELEGATION"));
+    else
+        rc = token_from_file(s, ns, &token);
+    if (rc == KV_OK && !token && !user) {
+        if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
+            rc = kv_seterr(KV_EAUTH, "%s: no HDFS user: set HADOOP_USER_NAME (uid %u has no "
+                           "name)", s->name, (unsigned)geteuid());
+        else
+            user = found->pw_name;
+    }
+    if (rc == KV_OK) {
+        enc = kv_url_encode(token ? token : user, 0);
+        if (!enc || asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0)
+            rc = kv_oom();
+        kv_secret_free(enc);
+    }
+    kv_secret_free(token);
     return rc;
 }
 
@@ -1450,16 +1710,28 @@ static int load_rewrite(hdfs_store *s)
     return s->dn_from && s->dn_to ? KV_OK : kv_oom();
 }
 
+/* KVAULT_HDFS_CA_FILE: the CA certificates (PEM) that HTTPS NameNodes and
+ * DataNodes are verified against, instead of the system's. */
+static int load_ca_file(const char **ca_file)
+{
+    *ca_file = kv_env_str("KVAULT_HDFS_CA_FILE");
+    if (*ca_file && access(*ca_file, R_OK) != 0)
+        return kv_seterr_errno(KV_EINVAL, errno, "KVAULT_HDFS_CA_FILE='%s'", *ca_file);
+    return KV_OK;
+}
+
 static void hdfs_close(kv_store *st)
 {
     hdfs_store *s = (hdfs_store *)st;
     if (!s)
         return;
     kv_http_free(s->http);
-    free(s->origin);
+    for (size_t i = 0; i < s->nnn; i++)
+        free(s->nns[i]);
+    free(s->nns);
     free(s->name);
     free(s->root);
-    free(s->auth);
+    kv_secret_free(s->auth);
     free(s->dn_from);
     free(s->dn_to);
     free(s);
@@ -1472,26 +1744,41 @@ static int kerberos_configured(void)
     return v && strcasecmp(v, "kerberos") == 0;
 }
 
+/* Where the NameNodes are and who kvault is to them. */
+static int locate(hdfs_store *s, const kv_url *url)
+{
+    kv_hadoop_conf *conf = NULL;
+    char *ns = NULL;
+    int rc = load_conf(&conf);
+    if (rc == KV_OK)
+        rc = resolve_namenodes(s, url, conf, &ns);
+    if (rc == KV_OK)
+        rc = load_user(s, ns);
+    if (rc == KV_OK && s->nnn > 1)
+        kv_debug("hdfs: %s: %zu NameNodes, %s first", s->name, s->nnn, s->nns[0]);
+    free(ns);
+    kv_hadoop_conf_free(conf);
+    return rc;
+}
+
 static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     hdfs_store *s = calloc(1, sizeof *s);
-    int port = url->port ? url->port : DEFAULT_PORT, rc;
     kv_http_opts ho = {opts->connect_timeout_s, opts->stall_timeout_s};
+    int rc;
 
     *out = NULL;
     if (!s)
         return kv_oom();
-    if (asprintf(&s->origin, "http://%s:%d", url->host, port) < 0 ||
-        asprintf(&s->name, "hdfs://%s:%d", url->host, port) < 0 ||
-        asprintf(&s->root, "%s%s", *url->path ? "/" : "", url->path) < 0) {
-        rc = kv_oom();
-        goto out;
+    if (asprintf(&s->root, "%s%s", *url->path ? "/" : "", url->path) < 0) {
+        free(s);
+        return kv_oom();
     }
-    rc = native_requested(s);
-    if (rc == KV_OK)
-        rc = load_user(s);
+    rc = locate(s, url);
     if (rc == KV_OK)
         rc = load_rewrite(s);
+    if (rc == KV_OK)
+        rc = load_ca_file(&ho.ca_file);
     if (rc)
         goto out;
     s->httpfs = kv_env_flag("KVAULT_HDFS_HTTPFS", 0);
@@ -1510,7 +1797,7 @@ out:
     return rc;
 }
 
-/* The same backend under both schemes. */
+/* The same backend under WebHDFS's schemes (swebhdfs: HTTPS). */
 #define HDFS_OPS(scheme_name)                                   \
     {                                                           \
         .scheme = scheme_name,                                  \
@@ -1534,3 +1821,4 @@ out:
 
 const kv_store_ops kv_hdfs_ops = HDFS_OPS("hdfs");
 const kv_store_ops kv_webhdfs_ops = HDFS_OPS("webhdfs");
+const kv_store_ops kv_swebhdfs_ops = HDFS_OPS("swebhdfs");

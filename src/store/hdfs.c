@@ -1,6 +1,8 @@
-/* HDFS over WebHDFS (hdfs://namenode[:port]/path, alias webhdfs://; port
- * 9870 by default): the REST protocol every NameNode serves, spoken through
- * the http layer. See docs/hdfs.md for settings and what was checked.
+/* HDFS over WebHDFS (hdfs://namenode[:port]/path, hdfs://nameservice/path,
+ * hdfs:///path; aliases webhdfs://, and swebhdfs:// for HTTPS; port 9870 or
+ * 9871 by default): the REST protocol every NameNode serves, spoken through
+ * the http layer. See docs/hdfs.md for settings, the Hadoop sources each
+ * behaviour follows, and what was checked.
  *
  * Keys map to paths under the store's root directory. HDFS forbids ':' in
  * names (DFSUtil.isValidName), so ':' is stored as "%3A" and '%' as "%25";
@@ -17,9 +19,10 @@
  *
  * CREATE, APPEND and OPEN are two steps: the NameNode answers 307 with a
  * DataNode Location that is followed by hand (optionally rewritten for
- * clusters behind NAT). After a put or complete, the file's
- * GETFILECHECKSUM (MD5 of the block MD5s of the CRC32C of every 512 bytes)
- * is compared with the same value computed here from the bytes sent. */
+ * clusters behind NAT). The NameNode step fails over between the
+ * nameservice's NameNodes (HADOOP_CONF_DIR). After a put or complete, the
+ * file's GETFILECHECKSUM (MD5-of-MD5-of-CRC32C/CRC32, or COMPOSITE-CRC) is
+ * compared with the same value computed here from the bytes sent. */
 #include <errno.h>
 #include <isa-l/crc.h>
 #include <jansson.h>
@@ -527,8 +530,10 @@ static void parse_algorithm(const char *alg, hdfs_algo *a)
     if (sscanf(alg, "MD5-of-%lluMD5-of-%u%15[A-Z0-9]%n", &cpb, &a->bytes_per_crc, type, &end) == 3 &&
         alg[end] == '\0' && a->bytes_per_crc > 0)
         a->kind = SUM_MD5;
-    else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type)
-        a->kind = SUM_COMPOSITE, strcpy(type, alg + 10);
+    else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type) {
+        a->kind = SUM_COMPOSITE;
+        strcpy(type, alg + 10);
+    }
     if (strcmp(type, "CRC32C") == 0)
         a->crc = CRC_C;
     else if (strcmp(type, "CRC32") == 0)

@@ -8,6 +8,9 @@ where the documentation is silent. Python 3 standard library only.
                       [--block-size N] [--min-block-size N] [--batch-size N]
                       [--superuser NAME] [--token TOKEN=USER]...
                       [--httpfs] [--no-liststatus-batch] [--concat-partial-blocks]
+                      [--checksum-type CRC32C|CRC32] [--combine-mode MD5MD5CRC|COMPOSITE_CRC]
+                      [--standby [--nameservice NS]] [--tls-cert PEM --tls-key PEM]
+                      [--token-key HEX] [--token-files DIR]
 
 The port file gets one JSON line {"namenode": P, "datanode": P, "pid": PID}
 once both ports listen. Metadata lives in memory (a restart forgets it); file
@@ -26,13 +29,24 @@ What it reproduces (see docs/hdfs.md for the sources of each rule):
     with Hadoop's FileStatus fields; CONCAT with the NameNode's checks;
     GETFILECHECKSUM as MD5-of-MD5-of-CRC32C, byte for byte as Hadoop's
     FileChecksumHelper computes it.
+  * GETFILECHECKSUM as Hadoop serializes it: bytes padded to the 32-byte
+    DataOutputBuffer (length 28); CRC32 chunks (--checksum-type); in
+    HttpFS mode COMPOSITE-CRC (--combine-mode), which the DataNode's
+    WebHDFS never answers.
+  * HA (--standby): a second NameNode port on the same namespace; the
+    standby answers StandbyException as Hadoop's StandbyState does.
+  * HTTPS (--tls-cert/--tls-key) on every port, https:// redirects.
+  * Hadoop delegation tokens (Token.encodeToUrlString, HMAC-SHA1 passwords)
+    and credentials files in both formats (--token-files).
   * user.name pseudo authentication with POSIX permission checks
     (403 AccessControlException), delegation= tokens carried through the
     redirect, and an HttpFS mode (one port, redirect to itself with
     data=true, data requests need Content-Type: application/octet-stream).
 
-Test hooks (not WebHDFS), GET /_control?... on either port, answering
-counters {"concat", "create", "dropped"}: drop_after=N[&drop_times=K] makes
+Test hooks (not WebHDFS), GET /_control?... on any port, answering
+counters {"concat", "create", "dropped", "standby", "active"}: failover=1,
+failover_after=N and hang=I (-1 lifts it) for HA; checksum_algorithm=NAME
+renames the next GETFILECHECKSUM's algorithm; drop_after=N[&drop_times=K] makes
 the next (K) data uploads lose their connection after N body bytes; fail_op=OP&exception=NAME
 [&status=NNN][&times=K] makes the next K NameNode requests for OP fail with
 that RemoteException; flip_checksum=1 corrupts the next GETFILECHECKSUM

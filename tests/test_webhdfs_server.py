@@ -14,7 +14,10 @@ import sys
 import tempfile
 import time
 import unittest
+import ssl
+import subprocess
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webhdfs_server  # noqa: E402
@@ -82,13 +85,16 @@ def bitwise_crc32c(data):
     return crc ^ 0xFFFFFFFF
 
 
-def expected_checksum(data, block):
-    """MD5MD5CRC32C as FileChecksumHelper + BlockChecksumHelper compute it,
-    written out independently of the server."""
+def expected_checksum(data, block, ctype="CRC32C"):
+    """MD5MD5CRC32C (or CRC32) as FileChecksumHelper + BlockChecksumHelper
+    compute it, written out independently of the server: the hex of the 28
+    bytes of MD5MD5CRC32FileChecksum.write, which getBytes() hands over in
+    a 32-byte array (WritableUtils.toByteArray), so 4 zero bytes follow."""
+    crc = bitwise_crc32c if ctype == "CRC32C" else zlib.crc32
     blocks = [data[i:i + block] for i in range(0, len(data), block)]
     md5s = b""
     for b in blocks:
-        crcs = b"".join(struct.pack(">I", bitwise_crc32c(b[i:i + 512]))
+        crcs = b"".join(struct.pack(">I", crc(b[i:i + 512]))
                         for i in range(0, len(b), 512))
         md5s += hashlib.md5(crcs).digest()
     cap = 32  # DataOutputBuffer: 32 bytes, doubled; getData() is the whole array
@@ -96,7 +102,16 @@ def expected_checksum(data, block):
         cap *= 2
     md5 = hashlib.md5(md5s + b"\0" * (cap - len(md5s))).digest()
     cpb = (len(blocks[0]) + 511) // 512 if len(blocks) > 1 else 0
-    return "MD5-of-%dMD5-of-512CRC32C" % cpb, (struct.pack(">iq", 512, cpb) + md5).hex()
+    return ("MD5-of-%dMD5-of-512%s" % (cpb, ctype),
+            (struct.pack(">iq", 512, cpb) + md5).hex() + "00000000")
+
+
+def make_certs(d):
+    """A test CA and a certificate for 127.0.0.1 signed by it, made by
+    openssl now (tests/webhdfs.sh certs), never committed."""
+    subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "webhdfs.sh"),
+                    "certs", d], check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(d, "ca.pem"), os.path.join(d, "server.pem"), os.path.join(d, "server.key")
 
 
 class ServerTest(unittest.TestCase):
@@ -106,15 +121,26 @@ class ServerTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="webhdfs-test-")
         self.nn, self.dn = webhdfs_server.start(
             ["--dir", self.dir, "--block-size", str(BLOCK), "--min-block-size", "512",
-             "--batch-size", "3", "--token", "tok123=carol"] + self.extra)
+             "--batch-size", "3", "--token", "tok123=carol"] + self.server_args())
         self.c = Client(self.nn.server_address[1])
         self.ns = self.nn.RequestHandlerClass.ns
 
+    def server_args(self):
+        return self.extra
+
     def tearDown(self):
-        for s in {self.nn, self.dn}:
+        for s in {self.nn, self.dn, self.nn.standby_server} - {None}:
             s.shutdown()
             s.server_close()
         shutil.rmtree(self.dir)
+
+    def checksum_of(self, path, port=None):
+        st, h, body = self.c.request("GET", path, "GETFILECHECKSUM", port=port)
+        if st == 307:  # DataNodes compute it
+            port, url = Client.follow(h["location"])
+            st, _, body = self.c.request("GET", None, port=port, url=url)
+        self.assertEqual(st, 200, body)
+        return json.loads(body)["FileChecksum"]
 
     def assertRemote(self, resp, status, exception):
         st, _, body = resp
@@ -370,17 +396,18 @@ class WebHdfs(ServerTest):
                  "/k/three": os.urandom(2 * BLOCK + 700), "/k/five": os.urandom(5 * BLOCK - 1)}
         for path, data in cases.items():
             self.c.create(path, data)
-            st, h, _ = self.c.request("GET", path, "GETFILECHECKSUM")
-            self.assertEqual(st, 307)  # DataNodes compute it
-            port, url = Client.follow(h["location"])
-            st, _, body = self.c.request("GET", None, port=port, url=url)
-            fc = json.loads(body)["FileChecksum"]
+            self.assertEqual(self.c.request("GET", path, "GETFILECHECKSUM")[0], 307)
+            fc = self.checksum_of(path)
+            # JsonUtil.toJsonString(MD5MD5CRC32FileChecksum): length is
+            # getLength() = 28, bytes the hex of getBytes(), 32 bytes
             self.assertEqual(fc["length"], 28)
+            self.assertEqual(len(fc["bytes"]), 64)
+            self.assertEqual(fc["bytes"][56:], "00000000")
             if not data:
                 # the magic value Hadoop returns for empty files
                 self.assertEqual(fc["algorithm"], "MD5-of-0MD5-of-0CRC32")
                 self.assertEqual(fc["bytes"], "00000000000000000000000070bc8f4b72a86921468bf8e"
-                                              "8441dce51")
+                                              "8441dce5100000000")
                 continue
             alg, hexbytes = expected_checksum(data, BLOCK)
             self.assertEqual((fc["algorithm"], fc["bytes"]), (alg, hexbytes), path)
@@ -419,12 +446,246 @@ class WebHdfs(ServerTest):
         fs = self.c.json("GET", "/tok/f", "GETFILESTATUS")[1]["FileStatus"]
         self.assertEqual(fs["owner"], "carol")
 
+    def test_checksum_hooks(self):
+        self.c.create("/k/f", os.urandom(1000))
+        good = self.checksum_of("/k/f")
+        self.c.request("GET", None, url="/_control?flip_checksum=1")
+        bad = self.checksum_of("/k/f")
+        # the flipped digit is inside the first `length` bytes
+        self.assertNotEqual(bad["bytes"][:56], good["bytes"][:56])
+        self.c.request("GET", None, url="/_control?checksum_algorithm=MD5-of-0MD5-of-512XYZ")
+        self.assertEqual(self.checksum_of("/k/f")["algorithm"], "MD5-of-0MD5-of-512XYZ")
+        self.assertEqual(self.checksum_of("/k/f"), good)
+
+    def test_combine_mode_does_not_reach_the_datanode(self):
+        # WebHdfsHandler.onGetFileChecksum -> DFSClient.getFileChecksum(path,
+        # Long.MAX_VALUE), which always combines as MD5MD5CRC
+        self.nn.args.combine_mode = "COMPOSITE_CRC"
+        try:
+            self.c.create("/k/f", os.urandom(3000))
+            self.assertTrue(self.checksum_of("/k/f")["algorithm"].startswith("MD5-of-"))
+        finally:
+            self.nn.args.combine_mode = "MD5MD5CRC"
+
+    def test_hadoop_delegation_token(self):
+        key = self.ns.token_key
+        tok = webhdfs_server.make_token(key, "carol", "WEBHDFS delegation", "127.0.0.1:1")
+        url_string = webhdfs_server.encode_url_string(tok)
+        self.assertNotIn("=", url_string)
+        self.assertNotIn("+", url_string + "/")  # URL-safe alphabet
+        self.assertEqual(webhdfs_server.decode_url_string(url_string), tok)
+        self.assertEqual(self.c.create("/ht/f", b"t", delegation=url_string,
+                                       **{"user.name": None})[0], 201)
+        self.assertEqual(self.c.json("GET", "/ht/f", "GETFILESTATUS")[1]["FileStatus"]["owner"],
+                         "carol")
+        # another key's token, and a token of a kind the NameNode does not issue
+        forged = webhdfs_server.make_token(b"k" * 20, "carol", "WEBHDFS delegation", "x")
+        kms = webhdfs_server.make_token(key, "carol", "kms-dt", "x")
+        for t in (forged, kms):
+            self.assertRemote(self.c.request("GET", "/ht/f", "GETFILESTATUS",
+                                             delegation=webhdfs_server.encode_url_string(t),
+                                             **{"user.name": None}), 401, "SecurityException")
+
+    def test_writable_encoding(self):
+        # WritableUtils.writeVLong's boundaries: one byte for -112..127,
+        # then a length byte (-113.. for positive, -121.. for negative)
+        for n, enc in ((0, b"\x00"), (127, b"\x7f"), (-112, b"\x90"), (128, b"\x8f\x80"),
+                       (-113, b"\x87\x70"), (65536, b"\x8d\x01\x00\x00")):
+            self.assertEqual(webhdfs_server.write_vlong(n), enc, n)
+            self.assertEqual(webhdfs_server.read_vlong(enc, 0), (n, len(enc)))
+
+    def test_credentials_file_formats(self):
+        tok = webhdfs_server.make_token(b"k" * 20, "carol", "HDFS_DELEGATION_TOKEN", "ha-hdfs:x")
+        w = webhdfs_server.credentials_file([("a", tok)], [("s", b"v")], "writable")
+        # "HDTS", WRITABLE (0), vint 1 token, Text alias, Token.write
+        self.assertEqual(w[:5], b"HDTS\0")
+        self.assertEqual(w[5:8], b"\x01\x01a")
+        self.assertTrue(w[8:].startswith(webhdfs_server.token_writable(tok)))
+        self.assertTrue(w.endswith(b"\x01\x01s\x01v"))
+        p = webhdfs_server.credentials_file([("a", tok)], [("s", b"v")], "protobuf")
+        # "HDTS", PROTOBUF (1), varint length (writeDelimitedTo), then field
+        # 1 (tokens) of CredentialsProto
+        self.assertEqual(p[:5], b"HDTS\1")
+        n = p[5] if p[5] < 128 else (p[5] & 0x7F) | (p[6] << 7)
+        self.assertEqual(len(p), 5 + (1 if p[5] < 128 else 2) + n)
+        self.assertEqual(p[6 if p[5] < 128 else 7], 0x0A)
+
     def test_datanode_needs_namenode_address(self):
         st, h, _ = self.c.request("PUT", "/dn", "CREATE")
         port, url = Client.follow(h["location"])
         url = url.replace("namenoderpcaddress", "x")
         self.assertRemote(self.c.request("PUT", None, body=b"", port=port, url=url), 400,
                           "IllegalArgumentException")
+
+
+class Crc32Cluster(ServerTest):
+    """dfs.checksum.type=CRC32: MD5MD5CRC32GzipFileChecksum, algorithm
+    ...CRC32, chunk CRCs with the gzip polynomial."""
+    extra = ["--checksum-type", "CRC32"]
+
+    def test_checksum_is_md5_of_crc32(self):
+        for n in (700, BLOCK, 2 * BLOCK + 5):
+            data = os.urandom(n)
+            self.c.create("/c32/f%d" % n, data)
+            fc = self.checksum_of("/c32/f%d" % n)
+            self.assertEqual((fc["algorithm"], fc["bytes"]),
+                             expected_checksum(data, BLOCK, "CRC32"))
+            self.assertEqual(fc["length"], 28)
+
+
+class CompositeHttpFs(ServerTest):
+    """HttpFS on a cluster with dfs.checksum.combine.mode=COMPOSITE_CRC."""
+    extra = ["--httpfs", "--combine-mode", "COMPOSITE_CRC"]
+
+    def put(self, path, data):
+        st, _, body = self.c.request("PUT", path, "CREATE", body=data, data="true",
+                                     headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(st, 201, body)
+
+    def test_composite_crc_is_the_crc_of_the_file(self):
+        for ctype, crc in (("CRC32C", bitwise_crc32c), ("CRC32", zlib.crc32)):
+            self.nn.args.checksum_type = ctype
+            for n in (1, 700, BLOCK, 3 * BLOCK + 17):
+                data = os.urandom(n)
+                path = "/cc/%s-%d" % (ctype, n)
+                self.put(path, data)
+                fc = self.checksum_of(path)
+                # CompositeCrcFileChecksum: "COMPOSITE-" + type, 4 bytes,
+                # length 4 (LENGTH = Integer.SIZE / Byte.SIZE); the
+                # composition of block CRCs is the CRC of the whole file
+                self.assertEqual(fc, {"algorithm": "COMPOSITE-" + ctype,
+                                      "bytes": "%08x" % crc(data), "length": 4}, path)
+        # empty files keep the MD5MD5CRC magic value in every mode
+        self.put("/cc/empty", b"")
+        self.assertEqual(self.checksum_of("/cc/empty")["algorithm"], "MD5-of-0MD5-of-0CRC32")
+
+
+class StandbyPair(ServerTest):
+    """HA: two NameNode ports sharing the namespace, one active."""
+    extra = ["--standby", "--nameservice", "ns1"]
+
+    def setUp(self):
+        super().setUp()
+        self.nn2 = self.nn.standby_server.server_address[1]
+
+    def test_standby_answers_standby_exception(self):
+        self.c.create("/ha/f", b"x")
+        for method, op, category in (("GET", "GETFILESTATUS", "READ"),
+                                     ("GET", "LISTSTATUS", "READ"),
+                                     ("GET", "OPEN", "READ"),
+                                     ("GET", "GETFILECHECKSUM", "READ"),
+                                     ("POST", "APPEND", "READ"),
+                                     ("PUT", "MKDIRS", "WRITE"),
+                                     ("DELETE", "DELETE", "WRITE"),
+                                     ("POST", "CONCAT", "WRITE")):
+            path = "/ha" if op == "LISTSTATUS" else "/ha/f"
+            msg = self.assertRemote(self.c.request(method, path, op, port=self.nn2, sources="/ha/g"),
+                                    403, "StandbyException")
+            self.assertEqual(msg, "Operation category %s is not supported in state standby. "
+                                  "Visit https://s.apache.org/sbnn-error" % category, op)
+        # CREATE is redirected even by the standby, to a DataNode that
+        # reaches the active NameNode through the nameservice
+        st, h, _ = self.c.request("PUT", "/ha/g", "CREATE", port=self.nn2)
+        self.assertEqual(st, 307)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(h["location"]).query))
+        self.assertEqual(q["namenoderpcaddress"], "ns1")
+
+    def test_failover(self):
+        self.c.create("/ha/f", b"x")
+        self.c.request("GET", None, url="/_control?failover_after=2")
+        self.assertEqual(self.c.request("GET", "/ha/f", "GETFILESTATUS")[0], 200)
+        self.assertEqual(self.c.request("GET", "/ha/f", "GETFILESTATUS")[0], 200)
+        # the old active is now the standby, the other answers
+        self.assertRemote(self.c.request("GET", "/ha/f", "GETFILESTATUS"), 403,
+                          "StandbyException")
+        st, _, body = self.c.request("GET", "/ha/f", "GETFILESTATUS", port=self.nn2)
+        self.assertEqual(st, 200, body)
+        st, _, body = self.c.request("GET", None, url="/_control?failover=1", port=self.nn2)
+        self.assertEqual(json.loads(body)["active"], 0)
+
+    def test_hang(self):
+        self.c.request("GET", None, url="/_control?hang=1")
+        conn = http.client.HTTPConnection("127.0.0.1", self.nn2, timeout=1)
+        conn.request("GET", "/webhdfs/v1/?op=GETFILESTATUS&user.name=a")
+        with self.assertRaises(socket.timeout):
+            conn.getresponse()
+        conn.close()
+        self.c.request("GET", None, url="/_control?hang=-1")
+        self.assertEqual(self.c.request("GET", "/", "GETFILESTATUS", port=self.nn2)[0], 403)
+
+
+class Https(ServerTest):
+    """An HTTPS-only cluster (dfs.http.policy=HTTPS_ONLY): TLS on every
+    port, redirects to https:// DataNode URLs."""
+
+    def server_args(self):
+        self.certs = tempfile.mkdtemp(prefix="webhdfs-certs-")
+        self.ca, cert, key = make_certs(self.certs)
+        return ["--tls-cert", cert, "--tls-key", key]
+
+    def tearDown(self):
+        super().tearDown()
+        shutil.rmtree(self.certs)
+
+    def request(self, port, url, body=None):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        conn.request("PUT" if body is not None else "GET", url, body=body)
+        r = conn.getresponse()
+        out = r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+        conn.close()
+        return out
+
+    def test_tls_and_https_redirects(self):
+        nn = self.nn.server_address[1]
+        st, h, _ = self.request(nn, "/webhdfs/v1/t/f?op=CREATE&user.name=a", b"")
+        self.assertEqual(st, 307)
+        loc = urllib.parse.urlsplit(h["location"])
+        self.assertEqual((loc.scheme, loc.port), ("https", self.dn.server_address[1]))
+        self.assertEqual(self.request(loc.port, loc.path + "?" + loc.query, b"tls")[0], 201)
+        # verified against the test CA; without it the handshake fails
+        with self.assertRaises(ssl.SSLError):
+            conn = http.client.HTTPSConnection("127.0.0.1", nn, timeout=10,
+                                               context=ssl.create_default_context())
+            conn.request("GET", "/webhdfs/v1/?op=GETFILESTATUS")
+        # plain HTTP gets no answer
+        with self.assertRaises((http.client.HTTPException, ConnectionError, socket.timeout)):
+            self.c.request("GET", "/", "GETFILESTATUS")
+
+
+class TokenFiles(ServerTest):
+    """--token-files: the fixture's Hadoop credentials files."""
+
+    def server_args(self):
+        return ["--standby", "--token-files", self.dir]
+
+    def test_files_hold_working_tokens(self):
+        for fmt in ("writable", "protobuf"):
+            with open(os.path.join(self.dir, "tokens." + fmt), "rb") as f:
+                data = f.read()
+            self.assertEqual(data[:5], b"HDTS" + bytes([fmt == "protobuf"]))
+        # the writable file parsed back, and its tokens accepted
+        with open(os.path.join(self.dir, "tokens.writable"), "rb") as f:
+            data = f.read()
+        n, pos = webhdfs_server.read_vlong(data, 5)
+        owners = {}
+        for _ in range(n):
+            alias, pos = webhdfs_server.read_text(data, pos)
+            fields = []
+            for _ in range(2):
+                m, pos = webhdfs_server.read_vlong(data, pos)
+                fields.append(data[pos:pos + m])
+                pos += m
+            kind, pos = webhdfs_server.read_text(data, pos)
+            service, pos = webhdfs_server.read_text(data, pos)
+            tok = (fields[0], fields[1], kind, service)
+            st, _, body = self.c.request("GET", "/", "GETFILESTATUS", **{
+                "user.name": None, "delegation": webhdfs_server.encode_url_string(tok)})
+            owners[alias.decode()] = (st, kind.decode(), service.decode())
+        port = self.nn.server_address[1]
+        self.assertEqual(owners["nn"], (200, "WEBHDFS delegation", "127.0.0.1:%d" % port))
+        self.assertEqual(owners["ha"], (200, "HDFS_DELEGATION_TOKEN", "ha-hdfs:kvns"))
+        self.assertEqual(owners["kms"][0], 401)  # not a kind the NameNode takes
 
 
 class HttpFs(ServerTest):

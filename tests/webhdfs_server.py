@@ -8,6 +8,9 @@ where the documentation is silent. Python 3 standard library only.
                       [--block-size N] [--min-block-size N] [--batch-size N]
                       [--superuser NAME] [--token TOKEN=USER]...
                       [--httpfs] [--no-liststatus-batch] [--concat-partial-blocks]
+                      [--checksum-type CRC32C|CRC32] [--combine-mode MD5MD5CRC|COMPOSITE_CRC]
+                      [--standby [--nameservice NS]] [--tls-cert PEM --tls-key PEM]
+                      [--token-key HEX] [--token-files DIR]
 
 The port file gets one JSON line {"namenode": P, "datanode": P, "pid": PID}
 once both ports listen. Metadata lives in memory (a restart forgets it); file
@@ -26,13 +29,24 @@ What it reproduces (see docs/hdfs.md for the sources of each rule):
     with Hadoop's FileStatus fields; CONCAT with the NameNode's checks;
     GETFILECHECKSUM as MD5-of-MD5-of-CRC32C, byte for byte as Hadoop's
     FileChecksumHelper computes it.
+  * GETFILECHECKSUM as Hadoop serializes it: bytes padded to the 32-byte
+    DataOutputBuffer (length 28); CRC32 chunks (--checksum-type); in
+    HttpFS mode COMPOSITE-CRC (--combine-mode), which the DataNode's
+    WebHDFS never answers.
+  * HA (--standby): a second NameNode port on the same namespace; the
+    standby answers StandbyException as Hadoop's StandbyState does.
+  * HTTPS (--tls-cert/--tls-key) on every port, https:// redirects.
+  * Hadoop delegation tokens (Token.encodeToUrlString, HMAC-SHA1 passwords)
+    and credentials files in both formats (--token-files).
   * user.name pseudo authentication with POSIX permission checks
     (403 AccessControlException), delegation= tokens carried through the
     redirect, and an HttpFS mode (one port, redirect to itself with
     data=true, data requests need Content-Type: application/octet-stream).
 
-Test hooks (not WebHDFS), GET /_control?... on either port, answering
-counters {"concat", "create", "dropped"}: drop_after=N[&drop_times=K] makes
+Test hooks (not WebHDFS), GET /_control?... on any port, answering
+counters {"concat", "create", "dropped", "standby", "active"}: failover=1,
+failover_after=N and hang=I (-1 lifts it) for HA; checksum_algorithm=NAME
+renames the next GETFILECHECKSUM's algorithm; drop_after=N[&drop_times=K] makes
 the next (K) data uploads lose their connection after N body bytes; fail_op=OP&exception=NAME
 [&status=NNN][&times=K] makes the next K NameNode requests for OP fail with
 that RemoteException; flip_checksum=1 corrupts the next GETFILECHECKSUM
@@ -44,6 +58,9 @@ KDC, which this server does not have).
 """
 
 import argparse
+import base64
+import hmac
+import ssl
 import hashlib
 import http.server
 import json
@@ -55,6 +72,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 CHUNK = 512  # dfs.bytes-per-checksum
 ROOT_INODE_ID = 16385  # INodeId.ROOT_INODE_ID
@@ -98,19 +116,25 @@ class HdfsError(Exception):
             "message": self.message}}).encode()
 
 
-# ---- CRC32C and Hadoop's MD5-of-MD5-of-CRC32C ------------------------------
+# ---- checksums: CRC32C/CRC32, MD5-of-MD5-of-CRC and COMPOSITE-CRC -----------
+#
+# dfs.checksum.type (--checksum-type) picks the per-chunk CRC a DataNode keeps
+# in a block's .meta file: CRC32C (the default since Hadoop 2.0) or CRC32 (the
+# gzip polynomial, zlib.crc32). DataChecksum.Type; MD5MD5CRC32FileChecksum.
 
-def _crc_table():
+def _crc_table(poly):
     table = []
     for n in range(256):
         c = n
         for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
         table.append(c)
     return table
 
 
-CRC_TABLE = _crc_table()
+CRC32C_POLY = 0x82F63B78  # reflected Castagnoli
+CRC32_POLY = 0xEDB88320   # reflected IEEE (gzip)
+CRC_TABLE = _crc_table(CRC32C_POLY)
 
 
 def crc32c(data, crc=0):
@@ -121,18 +145,27 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-def block_md5(data):
-    """A DataNode's block checksum: MD5 over the big-endian CRC32C of each
-    512-byte chunk of the block (BlockChecksumHelper, the .meta file's CRCs)."""
-    crcs = b"".join(struct.pack(">I", crc32c(data[i:i + CHUNK]))
-                    for i in range(0, len(data), CHUNK))
+def chunk_crc(ctype):
+    """The per-chunk CRC function of a DataChecksum.Type."""
+    return crc32c if ctype == "CRC32C" else zlib.crc32
+
+
+def block_md5(data, ctype="CRC32C"):
+    """A DataNode's block checksum in MD5MD5CRC mode: MD5 over the
+    big-endian CRC of each 512-byte chunk of the block
+    (BlockChecksumHelper.ReplicatedBlockChecksumComputer, the .meta CRCs)."""
+    f = chunk_crc(ctype)
+    crcs = b"".join(struct.pack(">I", f(data[i:i + CHUNK])) for i in range(0, len(data), CHUNK))
     return hashlib.md5(crcs).digest()
 
 
 def data_output_buffer(parts):
     """What DataOutputBuffer.getData() returns after writing parts: the whole
-    backing array (initial capacity 32, doubled as needed), zero padded.
-    FileChecksumHelper digests exactly that."""
+    backing array (initial capacity 32 - ByteArrayOutputStream's default -
+    doubled as needed), zero padded. FileChecksumHelper.makeMd5CrcResult
+    digests exactly that (MD5Hash.digest(blockChecksumBuf.getData())), and
+    FileChecksum.getBytes() of MD5MD5CRC32FileChecksum is
+    WritableUtils.toByteArray(this), i.e. the same kind of array."""
     n = sum(len(p) for p in parts)
     cap = 32
     while cap < n:
@@ -140,20 +173,233 @@ def data_output_buffer(parts):
     return b"".join(parts) + b"\0" * (cap - n)
 
 
-def file_checksum(block_datas):
-    """FileChecksumHelper.makeMd5CrcResult for a replicated file."""
-    if not block_datas:
-        # the "magic" empty-file value: MD5 of 32 zero bytes, CRC32 (gzip) type
-        md5 = hashlib.md5(b"\0" * 32).digest()
-        bpc, cpb, ctype = 0, 0, "CRC32"
-    else:
-        md5 = hashlib.md5(data_output_buffer([block_md5(b) for b in block_datas])).digest()
-        bpc, ctype = CHUNK, "CRC32C"
-        # crcPerBlock comes from the first block's reply, only for >1 block
-        cpb = (len(block_datas[0]) + CHUNK - 1) // CHUNK if len(block_datas) > 1 else 0
+# CrcUtil (hadoop-common org.apache.hadoop.util.CrcUtil): polynomials in the
+# reflected representation, the top bit being x^0.
+MULTIPLICATIVE_IDENTITY = 1 << 31
+
+
+def gf_multiply(p, q, m):
+    """CrcUtil.galoisFieldMultiply."""
+    summation, cur, px = 0, MULTIPLICATIVE_IDENTITY, p
+    while cur:
+        if q & cur:
+            summation ^= px
+        has_max = px & 1
+        px >>= 1
+        if has_max:
+            px ^= m
+        cur >>= 1
+    return summation
+
+
+def monomial(length_bytes, m):
+    """CrcUtil.getMonomial: x^(8 * length_bytes) mod m."""
+    if length_bytes == 0:
+        return MULTIPLICATIVE_IDENTITY
+    mult, product, degree = 0x00800000, MULTIPLICATIVE_IDENTITY, length_bytes  # x^8
+    while degree > 0:
+        if degree & 1:
+            product = mult if product == MULTIPLICATIVE_IDENTITY else gf_multiply(product, mult, m)
+        mult = gf_multiply(mult, mult, m)
+        degree >>= 1
+    return product
+
+
+def compose_crcs(crcs_and_lengths, ctype):
+    """CrcComposer.update/digest over (crc, length) pairs: the CRC of the
+    concatenation (CrcUtil.composeWithMonomial)."""
+    m = CRC32C_POLY if ctype == "CRC32C" else CRC32_POLY
+    cur = None
+    for crc, n in crcs_and_lengths:
+        cur = crc if cur is None else gf_multiply(cur, monomial(n, m), m) ^ crc
+    return cur or 0
+
+
+def empty_file_checksum():
+    """FileChecksumHelper.FileChecksumComputer.compute for an empty file, in
+    any combine mode: the "magic" MD5MD5CRC32GzipFileChecksum(0, 0,
+    MD5Hash.digest(new byte[32]))."""
+    return md5crc_result(0, 0, hashlib.md5(b"\0" * 32).digest(), "CRC32")
+
+
+def md5crc_result(bpc, cpb, md5, ctype):
+    """JsonUtil.toJsonString(MD5MD5CRC32FileChecksum): algorithm
+    (getAlgorithmName: "MD5-of-" + crcPerBlock + "MD5-of-" + bytesPerCRC +
+    crcType), length (LENGTH = 16 + 4 + 8 = 28) and bytes =
+    StringUtils.byteToHexString(getBytes()), where getBytes() is
+    WritableUtils.toByteArray(this): the 28 bytes of write() (int
+    bytesPerCRC, long crcPerBlock, MD5) in DataOutputBuffer's 32-byte
+    backing array, so 64 hex digits of which the last 8 are zero."""
     raw = struct.pack(">iq", bpc, cpb) + md5
     return {"FileChecksum": {"algorithm": "MD5-of-%dMD5-of-%d%s" % (cpb, bpc, ctype),
-                             "bytes": raw.hex(), "length": len(raw)}}
+                             "bytes": data_output_buffer([raw]).hex(), "length": len(raw)}}
+
+
+def file_checksum(block_datas, ctype="CRC32C"):
+    """FileChecksumHelper.makeMd5CrcResult for a replicated file."""
+    if not block_datas:
+        return empty_file_checksum()
+    md5 = hashlib.md5(data_output_buffer([block_md5(b, ctype) for b in block_datas])).digest()
+    # crcPerBlock comes from the first block's reply, only for >1 block
+    cpb = (len(block_datas[0]) + CHUNK - 1) // CHUNK if len(block_datas) > 1 else 0
+    return md5crc_result(CHUNK, cpb, md5, ctype)
+
+
+def composite_checksum(block_datas, ctype="CRC32C"):
+    """FileChecksumHelper.makeCompositeCrcResult (dfs.checksum.combine.mode
+    = COMPOSITE_CRC): each block's CRC (BlockChecksumHelper's composite of
+    its chunk CRCs, i.e. the CRC of the block) composed over the block
+    lengths; reported as HttpFS's FSOperations.fileChecksumToJSON writes a
+    CompositeCrcFileChecksum: algorithm "COMPOSITE-" + crcType.name(),
+    bytes = CrcUtil.intToBytes(crc) (4 bytes, no buffer), length = 4."""
+    if not block_datas:
+        return empty_file_checksum()
+    f = chunk_crc(ctype)
+    crc = compose_crcs([(f(b), len(b)) for b in block_datas], ctype)
+    # HttpFS's LinkedHashMap order: algorithm, bytes, length
+    return {"FileChecksum": {"algorithm": "COMPOSITE-" + ctype,
+                             "bytes": struct.pack(">I", crc).hex(), "length": 4}}
+
+
+# ---- delegation tokens and the Hadoop token storage file ------------------
+#
+# A delegation token is Token.write()'s Writable: vint identifier length,
+# identifier, vint password length, password, Text kind, Text service
+# (Token.write/readFields). Token.encodeToUrlString() is
+# encodeWritable(this): that Writable in URL-safe base64 without padding
+# (commons-codec Base64(0, null, true)); it is what delegation= carries.
+# The identifier of an HDFS token is AbstractDelegationTokenIdentifier.write:
+# byte version (0), Text owner, Text renewer, Text realUser, vlong
+# issueDate, vlong maxDate, vint sequenceNumber, vint masterKeyId; the
+# password is HMAC-SHA1(master key, identifier)
+# (SecretManager.createPassword). Kinds: HDFS_DELEGATION_TOKEN
+# (DelegationTokenIdentifier.HDFS_DELEGATION_KIND), "WEBHDFS delegation" and
+# "SWEBHDFS delegation" (WebHdfsConstants.WEBHDFS_TOKEN_KIND/SWEBHDFS_...).
+
+HDFS_TOKEN_KINDS = ("HDFS_DELEGATION_TOKEN", "WEBHDFS delegation", "SWEBHDFS delegation")
+
+
+def write_vlong(n):
+    """WritableUtils.writeVLong."""
+    if -112 <= n <= 127:
+        return struct.pack("b", n)
+    length = -112
+    if n < 0:
+        n ^= -1
+        length = -120
+    tmp = n
+    while tmp:
+        tmp >>= 8
+        length -= 1
+    size = -(length + 120) if length < -120 else -(length + 112)
+    return struct.pack("b", length) + n.to_bytes(size, "big")
+
+
+def read_vlong(buf, pos):
+    """WritableUtils.readVLong: (value, next position)."""
+    first = struct.unpack_from("b", buf, pos)[0]
+    if first >= -112:
+        return first, pos + 1
+    size = (-119 - first) if first < -120 else (-111 - first)
+    n = int.from_bytes(buf[pos + 1:pos + size], "big")
+    if first < -120:
+        n ^= -1
+    return n, pos + size
+
+
+def text(b):
+    """Text.write: vint length, UTF-8 bytes."""
+    return write_vlong(len(b)) + b
+
+
+def read_text(buf, pos):
+    n, pos = read_vlong(buf, pos)
+    if n < 0 or pos + n > len(buf):
+        raise ValueError("truncated")
+    return buf[pos:pos + n], pos + n
+
+
+def token_identifier(owner, renewer=b"yarn", seq=1, key_id=1):
+    now = int(time.time() * 1000)
+    return (b"\0" + text(owner) + text(renewer) + text(b"") + write_vlong(now)
+            + write_vlong(now + 7 * 86400 * 1000) + write_vlong(seq) + write_vlong(key_id))
+
+
+def make_token(key, owner, kind, service, seq=1):
+    ident = token_identifier(owner.encode(), seq=seq)
+    pw = hmac.new(key, ident, hashlib.sha1).digest()
+    return (ident, pw, kind.encode(), service.encode())
+
+
+def token_writable(tok):
+    ident, pw, kind, service = tok
+    return write_vlong(len(ident)) + ident + write_vlong(len(pw)) + pw + text(kind) + text(service)
+
+
+def encode_url_string(tok):
+    return base64.urlsafe_b64encode(token_writable(tok)).rstrip(b"=").decode()
+
+
+def decode_url_string(s):
+    raw = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    n, pos = read_vlong(raw, 0)
+    ident, pos = raw[pos:pos + n], pos + n
+    n, pos = read_vlong(raw, pos)
+    pw, pos = raw[pos:pos + n], pos + n
+    kind, pos = read_text(raw, pos)
+    service, pos = read_text(raw, pos)
+    if pos != len(raw):
+        raise ValueError("trailing bytes")
+    return ident, pw, kind, service
+
+
+def identifier_owner(ident):
+    if not ident or ident[0] != 0:
+        raise ValueError("unknown identifier version")
+    owner, _ = read_text(ident, 1)
+    return owner.decode()
+
+
+def pb_varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_field(num, data):
+    """A length-delimited protobuf field."""
+    return pb_varint(num << 3 | 2) + pb_varint(len(data)) + data
+
+
+def credentials_file(tokens, secrets, fmt):
+    """Credentials.writeTokenStorageToStream: "HDTS", the format byte
+    (SerializedFormat WRITABLE 0, PROTOBUF 1), then Credentials.write
+    (vint count, Text alias + Token.write each; vint count, Text alias +
+    vint length + bytes per secret) or writeProto (a CredentialsProto,
+    writeDelimitedTo: varint length first; Security.proto: tokens = 1,
+    secrets = 2 of CredentialsKVProto {alias = 1, TokenProto token = 2,
+    bytes secret = 3}; TokenProto {identifier 1, password 2, kind 3,
+    service 4})."""
+    if fmt == "writable":
+        body = write_vlong(len(tokens))
+        for alias, tok in tokens:
+            body += text(alias.encode()) + token_writable(tok)
+        body += write_vlong(len(secrets))
+        for alias, value in secrets:
+            body += text(alias.encode()) + write_vlong(len(value)) + value
+        return b"HDTS\0" + body
+    msg = b""
+    for alias, (ident, pw, kind, service) in tokens:
+        tp = pb_field(1, ident) + pb_field(2, pw) + pb_field(3, kind) + pb_field(4, service)
+        msg += pb_field(1, pb_field(1, alias.encode()) + pb_field(2, tp))
+    for alias, value in secrets:
+        msg += pb_field(2, pb_field(1, alias.encode()) + pb_field(3, value))
+    return b"HDTS\1" + pb_varint(len(msg)) + msg
 
 
 # ---- the namespace -----------------------------------------------------------
@@ -233,9 +479,16 @@ class Namespace:
         self.drop_times = 0
         self.faults = {}
         self.flip_checksum = False
+        self.checksum_algorithm = None
         self.kerberos = False
         self.no_batch = args.no_liststatus_batch
-        self.stats = {"concat": 0, "create": 0, "dropped": 0}
+        self.stats = {"concat": 0, "create": 0, "dropped": 0, "standby": 0}
+        # HA (--standby): index of the active NameNode; failover_after counts
+        # the requests the active one still answers before the switch
+        self.active = 0
+        self.failover_after = None
+        self.hang = None  # index of a NameNode that accepts but never answers
+        self.token_key = bytes.fromhex(args.token_key) if args.token_key else os.urandom(20)
 
     def next_id(self):
         self._id += 1
@@ -521,12 +774,14 @@ class Namespace:
     def listing(self, node):
         return sorted(node.children.items(), key=lambda kv: kv[0].encode())
 
-    def checksum(self, node):
+    def checksum(self, node, combine):
         datas = []
         with open(self.data_path(node), "rb") as f:
             for n in node.blocks:
                 datas.append(f.read(n))
-        return file_checksum(datas)
+        if combine == "COMPOSITE_CRC":
+            return composite_checksum(datas, self.args.checksum_type)
+        return file_checksum(datas, self.args.checksum_type)
 
 
 # ---- HTTP --------------------------------------------------------------------
@@ -541,6 +796,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "Jetty(9.4.51.v20230217)"
     ns = None          # Namespace, set on the class per server
     role = "namenode"  # or "datanode"
+
+    nn_index = None    # which NameNode of an HA pair; None without --standby
+
+    def setup(self):
+        """TLS per connection, in the handler's thread, so that a client that
+        fails the handshake (an unverified certificate) holds up no other."""
+        if self.server.tls:
+            self.request.settimeout(10)
+            self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+            self.request.settimeout(None)
+        super().setup()
 
     def log_message(self, fmt, *a):
         if self.server.verbose:
@@ -588,7 +854,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def user(self, q):
         tok = q.get("delegation")
         if tok:
-            user = self.ns.tokens.get(tok)
+            user = self.ns.tokens.get(tok) or self.token_owner(tok)
             if user is None:
                 raise HdfsError("SecurityException",
                                 "Failed to obtain user group information: "
@@ -596,6 +862,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "token (HDFS_DELEGATION_TOKEN) can't be found in cache")
             return user
         return q.get("user.name") or "dr.who"
+
+    def token_owner(self, url_string):
+        """A token in Token.encodeToUrlString form, checked as the NameNode's
+        DelegationTokenSecretManager does (retrievePassword: the password
+        must be HMAC-SHA1 of the identifier with the master key); the
+        identifier's owner is the user. None when it does not check out."""
+        try:
+            ident, pw, kind, _ = decode_url_string(url_string)
+            owner = identifier_owner(ident)
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError):
+            return None
+        good = hmac.new(self.ns.token_key, ident, hashlib.sha1).digest()
+        if kind.decode("latin-1") not in HDFS_TOKEN_KINDS or not hmac.compare_digest(pw, good):
+            return None
+        with self.ns.lock:
+            self.ns.stats["token_users"] = self.ns.stats.get("token_users", 0) + 1
+        return owner
 
     def handle_any(self):
         self.body_read = False
@@ -609,6 +892,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.discard_body_if_unread()
                 return self.send(401, b"Authentication required", "text/plain",
                                  [("WWW-Authenticate", "Negotiate")])
+            if self.role == "namenode":
+                self.ha_state(op)
             user = self.user(q)
             if self.role == "namenode":
                 self.maybe_fault(op)
@@ -637,6 +922,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.ns.drop_times = int(q.get("drop_times", 1))
             if "flip_checksum" in q:
                 self.ns.flip_checksum = q["flip_checksum"] == "1"
+            if "failover" in q:
+                self.ns.active = 1 - self.ns.active
+            if "failover_after" in q:
+                self.ns.failover_after = int(q["failover_after"])
+            if "hang" in q:
+                self.ns.hang = int(q["hang"]) if int(q["hang"]) >= 0 else None
+            if "checksum_algorithm" in q:
+                self.ns.checksum_algorithm = q["checksum_algorithm"]
             if "kerberos" in q:
                 self.ns.kerberos = q["kerberos"] == "1"
             if "liststatus_batch" in q:
@@ -646,7 +939,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     q.get("exception", "StandbyException"), int(q.get("status", 0)) or None,
                     int(q.get("times", 1))]
             stats = dict(self.ns.stats)
+            stats["active"] = self.ns.active
         self.send_json(stats)
+
+    # HA. A standby NameNode's RPC methods call FSNamesystem.checkOperation,
+    # whose StandbyState.checkOperation throws StandbyException("Operation
+    # category " + op + " is not supported in state standby. Visit
+    # https://s.apache.org/sbnn-error"); WebHDFS's ExceptionHandler answers
+    # it as any IOException: 403 RemoteException. READ: getFileInfo,
+    # getListing, getBlockLocations (GETFILESTATUS, LISTSTATUS[_BATCH], and
+    # NamenodeWebHdfsMethods.redirectURI's getFileInfo for OPEN,
+    # GETFILECHECKSUM and APPEND); WRITE: mkdirs, rename, delete, concat.
+    # CREATE is redirected even by a standby: chooseDatanode picks a DataNode
+    # from the BlockManager without an HA check, and the DataNode's
+    # DFSClient reaches the active NameNode through the nameservice in
+    # namenoderpcaddress (NamenodeAddressParam).
+    STANDBY_READ = ("GETFILESTATUS", "LISTSTATUS", "LISTSTATUS_BATCH", "OPEN",
+                    "GETFILECHECKSUM", "APPEND")
+    STANDBY_WRITE = ("MKDIRS", "RENAME", "DELETE", "CONCAT")
+
+    def ha_state(self, op):
+        ns = self.ns
+        if self.nn_index is None:
+            return
+        with ns.lock:
+            hang = ns.hang == self.nn_index
+        if hang:
+            self.hang_up()
+            raise ConnectionResetError("hung up")
+        with ns.lock:
+            standby = self.nn_index != ns.active
+            if not standby and ns.failover_after is not None:
+                ns.failover_after -= 1
+                if ns.failover_after <= 0:
+                    ns.failover_after = None
+                    ns.active = 1 - ns.active
+            if standby and op in self.STANDBY_READ + self.STANDBY_WRITE:
+                ns.stats["standby"] += 1
+        if standby and op in self.STANDBY_READ + self.STANDBY_WRITE:
+            category = "READ" if op in self.STANDBY_READ else "WRITE"
+            raise HdfsError("StandbyException", "Operation category %s is not supported in "
+                            "state standby. Visit https://s.apache.org/sbnn-error" % category)
+
+    def hang_up(self):
+        """A NameNode that accepted the connection but does not answer (a
+        stuck JVM, a dead host behind a kept-alive socket): waits until the
+        test lifts it or 30 s, then closes without a reply."""
+        for _ in range(300):
+            with self.ns.lock:
+                if self.ns.hang != self.nn_index:
+                    break
+            time.sleep(0.1)
+        self.close_connection = True
 
     def maybe_fault(self, op):
         with self.ns.lock:
@@ -656,7 +1000,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f[2] -= 1
             if f[2] <= 0:
                 del self.ns.faults[op]
-        raise HdfsError(f[0], "Operation category %s is not supported in state standby" % op
+        raise HdfsError(f[0], "Operation category %s is not supported in state standby. "
+                        "Visit https://s.apache.org/sbnn-error"
+                        % ("WRITE" if op in self.STANDBY_WRITE else "READ")
                         if f[0] == "StandbyException" else "injected failure", f[1])
 
     # -- NameNode --
@@ -667,11 +1013,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             params.append(("data", "true"))
             port = self.server.server_address[1]
         else:
-            params.append(("namenoderpcaddress", "127.0.0.1:%d" % self.server.nn_port))
+            # NamenodeAddressParam: the nameservice of an HA cluster
+            rpc = args.nameservice if args.standby else "127.0.0.1:%d" % self.server.nn_port
+            params.append(("namenoderpcaddress", rpc))
             port = self.server.dn_port
         params.extend(extra)
-        loc = "http://127.0.0.1:%d%s%s?%s" % (port, PREFIX, urllib.parse.quote(path),
-                                                urllib.parse.urlencode(params))
+        # redirectURI: https and the DataNode's infoSecurePort on an HTTPS cluster
+        loc = "%s://127.0.0.1:%d%s%s?%s" % (self.server.scheme, port, PREFIX,
+                                              urllib.parse.quote(path),
+                                              urllib.parse.urlencode(params))
         self.discard_body()
         if q.get("noredirect", "false").lower() == "true":
             return self.send_json({"Location": loc})
@@ -804,12 +1154,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 node = ns.get(path, user)
                 ns.check(user, node, "READ")
                 blocks = list(node.blocks)
-            result = ns.checksum(node) if blocks else file_checksum([])
+            # The DataNode (WebHdfsHandler.onGetFileChecksum) calls
+            # DFSClient.getFileChecksum(path, Long.MAX_VALUE), which always
+            # combines as MD5MD5CRC; HttpFS (FSOperations.FSFileChecksum) calls
+            # FileSystem.getFileChecksum, i.e. DistributedFileSystem's
+            # getFileChecksumWithCombineMode with dfs.checksum.combine.mode.
+            combine = args.combine_mode if args.httpfs else "MD5MD5CRC"
+            result = ns.checksum(node, combine) if blocks else empty_file_checksum()
             with ns.lock:
+                fc = result["FileChecksum"]
                 if ns.flip_checksum:
                     ns.flip_checksum = False
-                    fc = result["FileChecksum"]
-                    fc["bytes"] = fc["bytes"][:-1] + ("0" if fc["bytes"][-1] != "0" else "1")
+                    i = 2 * fc["length"] - 1  # the last meaningful digit
+                    fc["bytes"] = fc["bytes"][:i] + ("0" if fc["bytes"][i] != "0" else "1") \
+                        + fc["bytes"][i + 1:]
+                if ns.checksum_algorithm:
+                    fc["algorithm"], ns.checksum_algorithm = ns.checksum_algorithm, None
             return self.send_json(result)
         raise HdfsError("IllegalArgumentException", "Invalid operation " + op)
 
@@ -898,13 +1258,45 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, socket.timeout)):
+            super().handle_error(request, client_address)
 
-def make_server(args, ns, role, port):
-    handler = type("H_" + role, (Handler,), {"ns": ns, "role": role})
+
+def make_server(args, ns, role, port, nn_index=None):
+    handler = type("H_" + role, (Handler,), {"ns": ns, "role": role, "nn_index": nn_index})
     srv = Server(("127.0.0.1", port), handler)
     srv.args = args
     srv.verbose = args.verbose
+    srv.tls = None
+    srv.scheme = "http"
+    if args.tls_cert:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.scheme = "https"
     return srv
+
+
+def write_token_files(args, nn_ports):
+    """DIR/tokens.writable and DIR/tokens.protobuf: the same credentials in
+    both of Hadoop's formats, for the tests. The NameNode's own token is
+    second, after a token of another kind for the same service; a token for
+    another cluster and a secret key are there too, so that picking by kind
+    and service is exercised."""
+    kind = "SWEBHDFS delegation" if args.tls_cert else "WEBHDFS delegation"
+    key = bytes.fromhex(args.token_key)
+    tokens = [("kms", make_token(key, "eve", "kms-dt", "127.0.0.1:%d" % nn_ports[0], 5)),
+              ("nn", make_token(key, "carol", kind, "127.0.0.1:%d" % nn_ports[0], 6)),
+              ("other", make_token(key, "mallory", "HDFS_DELEGATION_TOKEN",
+                                   "192.0.2.1:8020", 7))]
+    if args.standby:
+        tokens.append(("ha", make_token(key, "dave", "HDFS_DELEGATION_TOKEN",
+                                        "ha-hdfs:" + args.nameservice, 8)))
+    secrets = [("kvtest.secret", b"not a token")]
+    for fmt in ("writable", "protobuf"):
+        path = os.path.join(args.token_files, "tokens." + fmt)
+        with open(path, "wb") as f:
+            f.write(credentials_file(tokens, secrets, fmt))
 
 
 def parse_args(argv):
@@ -921,6 +1313,17 @@ def parse_args(argv):
     p.add_argument("--httpfs", action="store_true")
     p.add_argument("--no-liststatus-batch", action="store_true")
     p.add_argument("--concat-partial-blocks", action="store_true")
+    p.add_argument("--checksum-type", choices=("CRC32C", "CRC32"), default="CRC32C",
+                   help="dfs.checksum.type")
+    p.add_argument("--combine-mode", choices=("MD5MD5CRC", "COMPOSITE_CRC"),
+                   default="MD5MD5CRC", help="dfs.checksum.combine.mode (HttpFS only)")
+    p.add_argument("--standby", action="store_true",
+                   help="HA: a second NameNode port, standby until a failover")
+    p.add_argument("--nameservice", default="kvns", help="dfs.nameservices, for HA")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="its private key (PEM)")
+    p.add_argument("--token-key", help="hex master key of delegation tokens")
+    p.add_argument("--token-files", help="write tokens.writable/.protobuf into this directory")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -928,18 +1331,29 @@ def parse_args(argv):
 def start(argv):
     """Starts the servers in threads; returns (nn_server, dn_server)."""
     args = parse_args(argv)
+    if args.standby and args.httpfs:
+        sys.exit("--standby and --httpfs exclude each other (HttpFS is a client of the HA pair)")
+    if args.token_files and not args.token_key:
+        args.token_key = os.urandom(20).hex()
     ns = Namespace(args)
-    nn = make_server(args, ns, "namenode", args.nn_port)
+    nn = make_server(args, ns, "namenode", args.nn_port, 0 if args.standby else None)
+    nn2 = make_server(args, ns, "namenode", 0, 1) if args.standby else None
     dn = nn if args.httpfs else make_server(args, ns, "datanode", args.dn_port)
-    for s in {nn, dn}:
+    servers = [s for s in (nn, nn2, dn) if s is not None]
+    for s in set(servers):
         s.nn_port = nn.server_address[1]
         s.dn_port = dn.server_address[1]
         threading.Thread(target=s.serve_forever, daemon=True).start()
+    nn.standby_server = nn2
+    if args.token_files:
+        write_token_files(args, [nn.nn_port] + ([nn2.server_address[1]] if nn2 else []))
     if args.port_file:
         tmp = args.port_file + ".tmp"
+        ports = {"namenode": nn.nn_port, "datanode": nn.dn_port, "pid": os.getpid()}
+        if nn2:
+            ports["namenode2"] = nn2.server_address[1]
         with open(tmp, "w") as f:
-            f.write(json.dumps({"namenode": nn.nn_port, "datanode": nn.dn_port,
-                                "pid": os.getpid()}) + "\n")
+            f.write(json.dumps(ports) + "\n")
         os.rename(tmp, args.port_file)
     return nn, dn
 

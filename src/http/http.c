@@ -24,6 +24,7 @@
 
 struct kv_http {
     kv_http_opts opts;
+    char *ca_file;           /* a copy of opts.ca_file */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_lock;
@@ -79,6 +80,10 @@ int kv_http_new(const kv_http_opts *opts, kv_http **out)
         return kv_seterr(KV_ENOMEM, "out of memory");
     if (opts)
         h->opts = *opts;
+    if (h->opts.ca_file && !(h->ca_file = strdup(h->opts.ca_file))) {
+        free(h);
+        return kv_seterr(KV_ENOMEM, "out of memory");
+    }
     if (h->opts.connect_timeout_s <= 0)
         h->opts.connect_timeout_s = 10;
     if (h->opts.stall_timeout_s <= 0)
@@ -114,6 +119,7 @@ void kv_http_free(kv_http *h)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&h->share_locks[i]);
     pthread_mutex_destroy(&h->pool_lock);
+    free(h->ca_file);
     free(h);
 }
 
@@ -347,6 +353,8 @@ static void set_options(kv_http *h, CURL *c, xfer *x, struct curl_slist *headers
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.stall_timeout_s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
+    if (h->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
     if (h->opts.negotiate) {
         /* the name and password are unused: GSS-API takes the ticket cache */
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);

@@ -29,6 +29,9 @@ typedef struct kv_http_opts {
     int stall_timeout_s;     /* fail when no byte moves this long; 0 = 60 */
     int negotiate;           /* SPNEGO (Kerberos) through libcurl's GSS-API,
                                 with the ticket from the user's cache (kinit) */
+    const char *ca_file;     /* CA certificates (PEM) to verify HTTPS servers
+                                against instead of the system's; NULL =
+                                the system's. Verification is always on. */
 } kv_http_opts;
 
 typedef struct kv_http_header {

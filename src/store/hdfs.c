@@ -1,6 +1,8 @@
-/* HDFS over WebHDFS (hdfs://namenode[:port]/path, alias webhdfs://; port
- * 9870 by default): the REST protocol every NameNode serves, spoken through
- * the http layer. See docs/hdfs.md for settings and what was checked.
+/* HDFS over WebHDFS (hdfs://namenode[:port]/path, hdfs://nameservice/path,
+ * hdfs:///path; aliases webhdfs://, and swebhdfs:// for HTTPS; port 9870 or
+ * 9871 by default): the REST protocol every NameNode serves, spoken through
+ * the http layer. See docs/hdfs.md for settings, the Hadoop sources each
+ * behaviour follows, and what was checked.
  *
  * Keys map to paths under the store's root directory. HDFS forbids ':' in
  * names (DFSUtil.isValidName), so ':' is stored as "%3A" and '%' as "%25";
@@ -17,10 +19,12 @@
  *
  * CREATE, APPEND and OPEN are two steps: the NameNode answers 307 with a
  * DataNode Location that is followed by hand (optionally rewritten for
- * clusters behind NAT). After a put or complete, the file's
- * GETFILECHECKSUM (MD5 of the block MD5s of the CRC32C of every 512 bytes)
- * is compared with the same value computed here from the bytes sent. */
-#include <dlfcn.h>
+ * clusters behind NAT). The NameNode step fails over between the
+ * nameservice's NameNodes (HADOOP_CONF_DIR). After a put or complete, the
+ * file's GETFILECHECKSUM (MD5-of-MD5-of-CRC32C/CRC32, or COMPOSITE-CRC) is
+ * compared with the same value computed here from the bytes sent. */
+#include <errno.h>
+#include <isa-l/crc.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -38,8 +42,11 @@
 #include "util/crc32c.h"
 #include "util/env.h"
 #include "util/err.h"
+#include "util/hadoop_conf.h"
+#include "util/hadoop_token.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/secret.h"
 
 #define MIB (1024ull * 1024ull)
 /* dfs.namenode.fs-limits.min-block-size: the smallest block (= part) a
@@ -47,7 +54,6 @@
 #define HDFS_MIN_PART (1 * MIB)
 #define HDFS_MAX_PART (1024 * MIB)
 #define HDFS_MAX_PARTS 10000
-#define DEFAULT_PORT 9870
 #define BYTES_PER_CRC 512
 #define CONCAT_BATCH 64        /* sources per CONCAT request */
 #define TMP_MARK ".kvtmp-"
@@ -56,8 +62,10 @@
 typedef struct hdfs_store {
     kv_store base;
     kv_http *http;
-    char *origin;         /* "http://namenode:9870" */
-    char *name;           /* "hdfs://namenode:9870", for messages */
+    char **nns;           /* NameNode origins ("http://nn1:9870"), config order */
+    size_t nnn;
+    atomic_int active;    /* index of the NameNode that last answered */
+    char *name;           /* "hdfs://namenode:9870" or "hdfs://ns", for messages */
     char *root;           /* HDFS path of the store root: "" or "/a/b" */
     char *auth;           /* "user.name=..." or "delegation=...", encoded */
     char *dn_from, *dn_to; /* KVAULT_HDFS_DATANODE_REWRITE */
@@ -65,6 +73,8 @@ typedef struct hdfs_store {
     int kerberos;         /* SPNEGO through libcurl (KVAULT_HDFS_KERBEROS) */
     int verify;           /* KVAULT_HDFS_CHECKSUM (default on) */
     atomic_int no_batch;  /* the server has no LISTSTATUS_BATCH */
+    atomic_int sum_kind;  /* the cluster's checksum kind, LEARNED(); 0 unknown */
+    atomic_int told_other; /* an uncomputable checksum kind was logged */
 } hdfs_store;
 
 struct kv_upload {
@@ -74,7 +84,7 @@ struct kv_upload {
     char tag[17];
     uint64_t total, part_size;
     uint32_t nparts;
-    unsigned char (*md5s)[16]; /* block MD5 of each part, for verify */
+    struct part_sum *sums; /* each part's share of the checksum, for verify */
 };
 
 /* One request to the NameNode. */
@@ -275,13 +285,13 @@ static int hdfs_check(const hdfs_store *s, const char *path, const kv_http_resp 
 
 /* ---- requests ------------------------------------------------------------------ */
 
-static int build_url(const hdfs_store *s, const hdfs_call *c, kv_buf *url)
+static int build_url(const hdfs_store *s, const char *origin, const hdfs_call *c, kv_buf *url)
 {
     char *enc = kv_url_encode(*c->path ? c->path : "/", 1);
     int rc;
     if (!enc)
         return kv_oom();
-    rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", s->origin, enc, c->op, s->auth,
+    rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", origin, enc, c->op, s->auth,
                        c->query ? c->query : "",
                        s->httpfs && c->body ? "&data=true" : "");
     free(enc);
@@ -295,9 +305,12 @@ static int datanode_url(const hdfs_store *s, const char *path, const char *locat
     const char *auth = strstr(location, "://");
     size_t from_len = s->dn_from ? strlen(s->dn_from) : 0;
     int rc;
-    if (!auth)
+    if (!auth) {
+        char shown[256];
+        kv_http_url_for_message(location, shown, sizeof shown); /* no token */
         return kv_seterr(KV_ERR, "%s%s: the NameNode redirected to '%s', not a URL", s->name,
-                         path, location);
+                         path, shown);
+    }
     auth += 3;
     if (from_len && strncmp(auth, s->dn_from, from_len) == 0 &&
         (auth[from_len] == '/' || auth[from_len] == '\0'))
@@ -317,20 +330,60 @@ static int send_once(hdfs_store *s, const char *method, const char *url, const v
     return kv_http_do(s->http, &req, resp);
 }
 
+/* A NameNode's answer that another NameNode of the nameservice should be
+ * asked instead (StandbyException, 403). */
+static int is_standby(const kv_http_resp *resp)
+{
+    char exc[64], msg[8];
+    if (resp->status != 403)
+        return 0;
+    remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
+    return strcmp(exc, "StandbyException") == 0;
+}
+
+/* Sends the NameNode's step of a call: to the NameNode that answered last,
+ * then, on a StandbyException or a transport failure (refused, timed out,
+ * reset: KV_ETRANSIENT from the http layer), to the next in configuration
+ * order, once around, as WebHdfsFileSystem fails over
+ * (resetStateToFailOver). The NameNode that answers is remembered for the
+ * store handle's later calls. What is left when all fail is the last
+ * answer: a StandbyException maps to KV_ETRANSIENT, retried later. */
+static int send_namenode(hdfs_store *s, const hdfs_call *c, int direct, kv_http_resp *resp)
+{
+    size_t first = (size_t)atomic_load(&s->active);
+    int rc = KV_OK;
+    for (size_t i = 0; i < s->nnn; i++) {
+        size_t k = (first + i) % s->nnn;
+        kv_buf url = KV_BUF_INIT;
+        int last = i + 1 == s->nnn, standby;
+        rc = build_url(s, s->nns[k], c, &url);
+        if (rc == KV_OK)
+            rc = send_once(s, c->method, url.data, direct ? c->body : NULL,
+                           direct ? c->body_len : 0, direct, c, resp);
+        kv_buf_free(&url);
+        standby = rc == KV_OK && is_standby(resp);
+        if (rc == KV_OK && !standby)
+            atomic_store(&s->active, (int)k);
+        if (last || !(standby || rc == KV_ETRANSIENT))
+            break;
+        kv_info("hdfs: %s: NameNode %s %s; trying %s", s->name, s->nns[k],
+                standby ? "is in standby" : kv_errmsg(), s->nns[(k + 1) % s->nnn]);
+        kv_errclear();
+    }
+    return rc;
+}
+
 /* Sends a call and follows one redirect by hand (CREATE/APPEND/OPEN/
  * GETFILECHECKSUM), sending the body only to the DataNode, as Hadoop's
- * clients do. KV_OK when a final reply arrived; the status is not checked. */
+ * clients do. KV_OK when a final reply arrived; the status is not checked.
+ * Only the NameNode's step fails over: WebHdfsFileSystem retries nothing
+ * once redirected (checkRetry = !redirected). */
 static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
 {
-    kv_buf url = KV_BUF_INIT, dn = KV_BUF_INIT;
+    kv_buf dn = KV_BUF_INIT;
     const char *loc;
-    int direct = s->httpfs && c->body, rc;
-
-    rc = build_url(s, c, &url);
-    if (rc)
-        goto out;
-    rc = send_once(s, c->method, url.data, direct ? c->body : NULL, direct ? c->body_len : 0,
-                   direct, c, resp);
+    int direct = s->httpfs && c->body;
+    int rc = send_namenode(s, c, direct, resp);
     if (rc || resp->status < 300 || resp->status >= 400)
         goto out;
     loc = kv_http_resp_header(resp, "Location");
@@ -343,7 +396,6 @@ static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
     if (rc == KV_OK)
         rc = send_once(s, c->method, dn.data, c->body, c->body_len, c->body != NULL, c, resp);
 out:
-    kv_buf_free(&url);
     kv_buf_free(&dn);
     return rc;
 }
@@ -430,24 +482,121 @@ static int get_status(hdfs_store *s, const char *path, hdfs_status *out)
     return rc;
 }
 
-/* ---- checksums: Hadoop's MD5-of-MD5-of-CRC32C ------------------------------------ */
+/* ---- checksums ------------------------------------------------------------------ */
 
-/* A block's checksum as a DataNode computes it: MD5 over the big-endian
- * CRC32C of every 512 bytes of the block. */
-static int block_md5(const void *buf, size_t len, unsigned char out[16])
+/* What a cluster's GETFILECHECKSUM reports (docs/hdfs.md "Checksums"): the
+ * per-chunk CRC is CRC32C or CRC32 (dfs.checksum.type), combined either as
+ * MD5-of-MD5-of-CRC (the DataNode's WebHDFS always; HttpFS by default) or as
+ * COMPOSITE-CRC (HttpFS with dfs.checksum.combine.mode=COMPOSITE_CRC). */
+enum { CRC_C = 0, CRC_Z = 1 };                 /* CRC32C, CRC32 (gzip) */
+enum { SUM_UNKNOWN = 0, SUM_MD5, SUM_COMPOSITE, SUM_OTHER };
+
+typedef struct hdfs_algo {
+    int kind;               /* SUM_MD5, SUM_COMPOSITE or SUM_OTHER */
+    int crc;                /* CRC_C or CRC_Z */
+    unsigned bytes_per_crc; /* SUM_MD5 */
+} hdfs_algo;
+
+/* A GETFILECHECKSUM reply. */
+typedef struct hdfs_sum_reply {
+    char algorithm[96];
+    char bytes[260];        /* hex; may be longer than 2 * length (padding) */
+    long length;            /* meaningful bytes */
+} hdfs_sum_reply;
+
+/* The cluster's kind as remembered in hdfs_store.sum_kind: 0 unknown. */
+#define LEARNED(kind, crc) ((kind) == SUM_OTHER ? 1 : (kind) * 2 + (crc))
+
+/* What a part contributes to its file's checksum, for each way the cluster
+ * may report it. Only the cluster's way is computed once it is known (from
+ * an earlier reply); every way until then. */
+typedef struct part_sum {
+    unsigned char md5[2][16]; /* block MD5 of the CRC32C / CRC32 chunks */
+    uint32_t crc[2];          /* CRC32C / CRC32 of the part */
+    unsigned have;            /* HAVE_MD5(crc) | HAVE_CRC(crc) */
+} part_sum;
+#define HAVE_MD5(crc) (1u << (crc))
+#define HAVE_CRC(crc) (4u << (crc))
+
+/* Reads MD5MD5CRC32FileChecksum.getAlgorithmName ("MD5-of-<n>MD5-of-<bpc>
+ * CRC32C") and CompositeCrcFileChecksum's ("COMPOSITE-CRC32C"). */
+static void parse_algorithm(const char *alg, hdfs_algo *a)
+{
+    char type[16] = "";
+    unsigned long long cpb;
+    int end = 0;
+    memset(a, 0, sizeof *a);
+    a->kind = SUM_OTHER;
+    if (sscanf(alg, "MD5-of-%lluMD5-of-%u%15[A-Z0-9]%n", &cpb, &a->bytes_per_crc, type, &end) == 3 &&
+        alg[end] == '\0' && a->bytes_per_crc > 0)
+        a->kind = SUM_MD5;
+    else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type) {
+        a->kind = SUM_COMPOSITE;
+        strcpy(type, alg + 10);
+    }
+    if (strcmp(type, "CRC32C") == 0)
+        a->crc = CRC_C;
+    else if (strcmp(type, "CRC32") == 0)
+        a->crc = CRC_Z;
+    else
+        a->kind = SUM_OTHER;
+}
+
+static const char *crc_name(int crc)
+{
+    return crc == CRC_C ? "CRC32C" : "CRC32";
+}
+
+/* Extends a standard CRC32C or CRC32 (zlib's) over buf; 0 starts. */
+static uint32_t crc_update(int crc, uint32_t v, const void *buf, size_t len)
+{
+    return crc == CRC_C ? kv_crc32c(v, buf, len) : crc32_gzip_refl(v, buf, len);
+}
+
+/* CrcUtil.galoisFieldMultiply: polynomials reflected, the top bit x^0. */
+static uint32_t gf_multiply(uint32_t p, uint32_t q, uint32_t m)
+{
+    uint32_t sum = 0, px = p;
+    for (uint32_t term = 1u << 31; term; term >>= 1) {
+        uint32_t high = px & 1;
+        if (q & term)
+            sum ^= px;
+        px = high ? (px >> 1) ^ m : px >> 1;
+    }
+    return sum;
+}
+
+/* CrcUtil.composeWithMonomial(crcA, crcB, getMonomial(lenB)): the CRC of
+ * A||B, as CrcComposer joins block CRCs into COMPOSITE-CRC. */
+static uint32_t crc_compose(int crc, uint32_t a, uint32_t b, uint64_t len_b)
+{
+    uint32_t m = crc == CRC_C ? 0x82f63b78u : 0xedb88320u;
+    uint32_t mono = 1u << 31, x = 1u << 23; /* x^0 and x^8 */
+    for (uint64_t d = len_b; d; d >>= 1) {
+        if (d & 1)
+            mono = gf_multiply(mono, x, m);
+        x = gf_multiply(x, x, m);
+    }
+    return gf_multiply(a, mono, m) ^ b;
+}
+
+/* A block's MD5MD5CRC checksum as a DataNode computes it: MD5 over the
+ * big-endian CRC of every bytes_per_crc bytes of the block. */
+static int block_md5(int crc, unsigned bytes_per_crc, const void *buf, size_t len,
+                     unsigned char out[16])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     const unsigned char *p = buf;
     unsigned char crcs[4 * 256];
     size_t n = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-    for (size_t off = 0; ok && off < len; off += BYTES_PER_CRC) {
-        size_t chunk = len - off < BYTES_PER_CRC ? len - off : BYTES_PER_CRC;
-        uint32_t crc = kv_crc32c(0, p + off, chunk);
-        crcs[n++] = (unsigned char)(crc >> 24);
-        crcs[n++] = (unsigned char)(crc >> 16);
-        crcs[n++] = (unsigned char)(crc >> 8);
-        crcs[n++] = (unsigned char)crc;
+    for (size_t off = 0; ok && off < len; off += bytes_per_crc) {
+        size_t chunk = len - off < bytes_per_crc ? len - off : bytes_per_crc;
+        uint32_t v = crc_update(crc, 0, p + off, chunk);
+        crcs[n++] = (unsigned char)(v >> 24);
+        crcs[n++] = (unsigned char)(v >> 16);
+        crcs[n++] = (unsigned char)(v >> 8);
+        crcs[n++] = (unsigned char)v;
         if (n == sizeof crcs) {
             ok = EVP_DigestUpdate(ctx, crcs, n);
             n = 0;
@@ -458,16 +607,18 @@ static int block_md5(const void *buf, size_t len, unsigned char out[16])
     return ok ? KV_OK : kv_seterr(KV_ERR, "hdfs: MD5 failed");
 }
 
-/* The file checksum from its block MD5s, as FileChecksumHelper makes it: MD5
- * over DataOutputBuffer.getData(), i.e. the whole backing array (32 bytes,
- * doubled as needed) with its unused tail zero. Writes the 28-byte value's
- * hex and the algorithm name. */
-static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t first_block,
-                         char hex[57], char algorithm[64])
+/* The file checksum from its block MD5s, as FileChecksumHelper.
+ * makeMd5CrcResult makes it: MD5 over DataOutputBuffer.getData(), i.e. the
+ * whole backing array (32 bytes, doubled as needed) with its unused tail
+ * zero. Writes the hex of the 28 bytes of MD5MD5CRC32FileChecksum.write
+ * (int bytesPerCRC, long crcPerBlock, MD5) and the algorithm name. */
+static int md5_file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t first_block,
+                             const hdfs_algo *a, char hex[57], char algorithm[96])
 {
     size_t used = (size_t)nblocks * 16, cap = 32;
     unsigned char *data, raw[28];
-    uint64_t crc_per_block = nblocks > 1 ? (first_block + BYTES_PER_CRC - 1) / BYTES_PER_CRC : 0;
+    unsigned bpc = a->bytes_per_crc;
+    uint64_t crc_per_block = nblocks > 1 ? (first_block + bpc - 1) / bpc : 0;
     unsigned int md_len = 0;
     while (cap < used)
         cap *= 2;
@@ -475,7 +626,8 @@ static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t f
     if (!data)
         return kv_oom();
     memcpy(data, md5s, used);
-    raw[0] = 0, raw[1] = 0, raw[2] = BYTES_PER_CRC >> 8, raw[3] = BYTES_PER_CRC & 0xff;
+    for (int i = 0; i < 4; i++)
+        raw[i] = (unsigned char)(bpc >> (24 - 8 * i));
     for (int i = 0; i < 8; i++)
         raw[4 + i] = (unsigned char)(crc_per_block >> (56 - 8 * i));
     if (!EVP_Digest(data, cap, raw + 12, &md_len, EVP_md5(), NULL)) {
@@ -485,16 +637,41 @@ static int file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t f
     free(data);
     for (int i = 0; i < 28; i++)
         sprintf(hex + 2 * i, "%02x", raw[i]);
-    snprintf(algorithm, 64, "MD5-of-%lluMD5-of-%dCRC32C", (unsigned long long)crc_per_block,
-             BYTES_PER_CRC);
+    snprintf(algorithm, 96, "MD5-of-%lluMD5-of-%u%s", (unsigned long long)crc_per_block, bpc,
+             crc_name(a->crc));
     return KV_OK;
 }
 
-/* Compares the server's GETFILECHECKSUM of path with the expected value. A
- * cluster that uses another checksum (dfs.checksum.type CRC32, or
- * COMPOSITE_CRC) cannot be compared: logged and accepted. */
-static int compare_checksum(hdfs_store *s, const char *path, const char *hex,
-                            const char *algorithm)
+/* CompositeCrcFileChecksum: 4 bytes (CrcUtil.intToBytes), "COMPOSITE-" +
+ * the CRC type. */
+static void composite_checksum(uint32_t crc, const hdfs_algo *a, char hex[57],
+                               char algorithm[96])
+{
+    snprintf(hex, 57, "%08x", crc);
+    snprintf(algorithm, 96, "COMPOSITE-%s", crc_name(a->crc));
+}
+
+/* A part's share of the checksum (see part_sum); the transfer layer's
+ * CRC32C of the part is used when it is there. */
+static int part_sums(hdfs_store *s, const void *buf, size_t len, const kv_digest *digest,
+                     part_sum *ps)
+{
+    int known = atomic_load(&s->sum_kind), rc = KV_OK;
+    for (int c = CRC_C; c <= CRC_Z && rc == KV_OK; c++) {
+        if (known == SUM_UNKNOWN || known == LEARNED(SUM_MD5, c)) {
+            rc = block_md5(c, BYTES_PER_CRC, buf, len, ps->md5[c]);
+            ps->have |= HAVE_MD5(c);
+        }
+        if (known == SUM_UNKNOWN || known == LEARNED(SUM_COMPOSITE, c)) {
+            ps->crc[c] = c == CRC_C && digest ? digest->crc32c : crc_update(c, 0, buf, len);
+            ps->have |= HAVE_CRC(c);
+        }
+    }
+    return rc;
+}
+
+/* GETFILECHECKSUM of path (the NameNode redirects it to a DataNode). */
+static int fetch_checksum(hdfs_store *s, const char *path, hdfs_sum_reply *out)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
     hdfs_call c = {"GET", path, "GETFILECHECKSUM", NULL, NULL, 0, NULL, 0};
@@ -508,15 +685,17 @@ static int compare_checksum(hdfs_store *s, const char *path, const char *hex,
     fc = json_object_get(root, "FileChecksum");
     alg = json_string_value(json_object_get(fc, "algorithm"));
     bytes = json_string_value(json_object_get(fc, "bytes"));
-    if (!alg || !bytes) {
-        rc = kv_seterr(KV_ETRANSIENT, "%s%s: GETFILECHECKSUM reply has no FileChecksum", s->name,
-                       path);
-    } else if (strcmp(alg, algorithm) != 0) {
-        kv_debug("hdfs: %s%s: checksum %s not comparable with %s; not checked", s->name, path,
-                 alg, algorithm);
-    } else if (strcasecmp(bytes, hex) != 0) {
-        rc = kv_seterr(KV_ECORRUPT, "%s%s: checksum mismatch: the cluster has %s %s, kvault sent "
-                       "%s", s->name, path, alg, bytes, hex);
+    out->length = (long)json_integer_value(json_object_get(fc, "length"));
+    if (!alg || !bytes || !json_is_integer(json_object_get(fc, "length")))
+        rc = kv_seterr(KV_ETRANSIENT, "%s%s: GETFILECHECKSUM reply has no FileChecksum "
+                       "algorithm, bytes and length", s->name, path);
+    else if (out->length < 0 || (size_t)out->length * 2 > strlen(bytes) ||
+             strlen(bytes) >= sizeof out->bytes || strlen(alg) >= sizeof out->algorithm)
+        rc = kv_seterr(KV_ECORRUPT, "%s%s: GETFILECHECKSUM reply has %zu hex digits of bytes "
+                       "for a length of %ld", s->name, path, strlen(bytes), out->length);
+    if (rc == KV_OK) {
+        strcpy(out->algorithm, alg);
+        strcpy(out->bytes, bytes);
     }
 out:
     json_decref(root);
@@ -524,14 +703,78 @@ out:
     return rc;
 }
 
+/* Parses the reply's algorithm and remembers its kind for later uploads
+ * (their parts compute only what the cluster reports). A kind kvault cannot
+ * compute is logged (once at info level) and not compared: *comparable 0. */
+static void learn_algorithm(hdfs_store *s, const char *path, const hdfs_sum_reply *r,
+                            hdfs_algo *a, int *comparable)
+{
+    parse_algorithm(r->algorithm, a);
+    *comparable = a->kind != SUM_OTHER;
+    atomic_store(&s->sum_kind, LEARNED(a->kind, a->crc));
+    if (*comparable)
+        return;
+    if (!atomic_exchange(&s->told_other, 1))
+        kv_info("hdfs: %s%s: the cluster's checksum is %s, which kvault cannot compute; "
+                "uploads are not checked against it", s->name, path, r->algorithm);
+    else
+        kv_debug("hdfs: %s%s: checksum %s not checked", s->name, path, r->algorithm);
+}
+
+/* Compares the reply with the expected value: the algorithm names must be
+ * the same (else the block layout is not what kvault assumed: logged, not
+ * compared) and the first `length` bytes equal; what follows them in
+ * "bytes" is the DataOutputBuffer's padding. */
+static int compare_checksum(const hdfs_store *s, const char *path, const hdfs_sum_reply *r,
+                            const char *hex, const char *algorithm)
+{
+    size_t n = strlen(hex);
+    if (strcmp(r->algorithm, algorithm) != 0 || (size_t)r->length * 2 != n) {
+        kv_debug("hdfs: %s%s: checksum %s (%ld bytes) not comparable with %s; not checked",
+                 s->name, path, r->algorithm, r->length, algorithm);
+        return KV_OK;
+    }
+    if (strncasecmp(r->bytes, hex, n) != 0)
+        return kv_seterr(KV_ECORRUPT, "%s%s: checksum mismatch: the cluster has %s %.*s, kvault "
+                         "sent %s", s->name, path, r->algorithm, (int)n, r->bytes, hex);
+    return KV_OK;
+}
+
+/* The expected checksum of a file written in one CREATE from buf, computed
+ * for the algorithm the cluster reports and the block size the file got. */
+static int expected_single(const void *buf, size_t len, uint64_t block_size, const hdfs_algo *a,
+                           char hex[57], char alg[96])
+{
+    unsigned char (*md5s)[16];
+    uint32_t nblocks = (uint32_t)((len + block_size - 1) / block_size);
+    int rc = KV_OK;
+    if (a->kind == SUM_COMPOSITE) {
+        composite_checksum(crc_update(a->crc, 0, buf, len), a, hex, alg);
+        return KV_OK;
+    }
+    md5s = calloc(nblocks, sizeof *md5s);
+    if (!md5s)
+        return kv_oom();
+    for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
+        uint64_t off = i * block_size;
+        size_t n = (size_t)(len - off < block_size ? len - off : block_size);
+        rc = block_md5(a->crc, a->bytes_per_crc, (const char *)buf + off, n, md5s[i]);
+    }
+    if (rc == KV_OK)
+        rc = md5_file_checksum(md5s, nblocks, block_size, a, hex, alg);
+    free(md5s);
+    return rc;
+}
+
 /* Checks a file written in one CREATE from buf: its length, and its
- * checksum, computed with the block size the file got. */
+ * checksum. */
 static int verify_single(hdfs_store *s, const char *path, const void *buf, size_t len)
 {
     hdfs_status st;
-    unsigned char (*md5s)[16] = NULL;
-    char hex[57], alg[64];
-    uint32_t nblocks;
+    hdfs_sum_reply r;
+    hdfs_algo a;
+    char hex[57], alg[96];
+    int comparable;
     int rc = get_status(s, path, &st);
     if (rc)
         return rc;
@@ -539,22 +782,15 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
         return kv_seterr(KV_ECORRUPT, "%s%s: %llu bytes sent but the file has %llu", s->name,
                          path, (unsigned long long)len, (unsigned long long)st.length);
     if (len == 0 || st.block_size == 0)
+        return KV_OK; /* an empty file's checksum is a constant */
+    rc = fetch_checksum(s, path, &r);
+    if (rc)
+        return rc;
+    learn_algorithm(s, path, &r, &a, &comparable);
+    if (!comparable)
         return KV_OK;
-    nblocks = (uint32_t)((len + st.block_size - 1) / st.block_size);
-    md5s = calloc(nblocks, sizeof *md5s);
-    if (!md5s)
-        return kv_oom();
-    for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
-        uint64_t off = i * st.block_size;
-        size_t n = (size_t)(len - off < st.block_size ? len - off : st.block_size);
-        rc = block_md5((const char *)buf + off, n, md5s[i]);
-    }
-    if (rc == KV_OK)
-        rc = file_checksum(md5s, nblocks, st.block_size, hex, alg);
-    if (rc == KV_OK)
-        rc = compare_checksum(s, path, hex, alg);
-    free(md5s);
-    return rc;
+    rc = expected_single(buf, len, st.block_size, &a, hex, alg);
+    return rc ? rc : compare_checksum(s, path, &r, hex, alg);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -997,7 +1233,7 @@ static void upload_free(kv_upload *up)
     free(up->path);
     free(up->dir);
     free(up->base);
-    free(up->md5s);
+    free(up->sums);
     free(up);
 }
 
@@ -1014,8 +1250,8 @@ static int hdfs_upload_begin(kv_store *st, const char *key, uint64_t total_size,
     up->part_size = part_size;
     up->nparts = total_size ? (uint32_t)((total_size + part_size - 1) / part_size) : 1;
     up->path = key_path(s, key);
-    up->md5s = calloc(up->nparts, sizeof *up->md5s);
-    rc = up->path && up->md5s ? KV_OK : kv_oom();
+    up->sums = calloc(up->nparts, sizeof *up->sums);
+    rc = up->path && up->sums ? KV_OK : kv_oom();
     if (rc == KV_OK)
         rc = split_path(up->path, &up->dir, &up->base);
     if (rc == KV_OK)
@@ -1039,7 +1275,6 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
     char *path;
     int rc;
     (void)off;
-    (void)digest;
     if (n < 1 || n > up->nparts)
         return kv_seterr(KV_EINVAL, "%s%s: part %u of an upload of %u parts", up->s->name,
                          up->path, n, up->nparts);
@@ -1048,7 +1283,7 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
         return kv_oom();
     rc = create_file(up->s, path, up->path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
-        rc = block_md5(buf, len, up->md5s[n - 1]);
+        rc = part_sums(up->s, buf, len, digest, &up->sums[n - 1]);
     free(path);
     return rc;
 }
@@ -1090,14 +1325,65 @@ static int concat_parts(kv_upload *up, const char *first, uint32_t from, uint32_
     return rc;
 }
 
+/* Whether every part has what the cluster's checksum needs (parts summed
+ * before the cluster's kind was learned have all kinds). */
+static int parts_have(const kv_upload *up, const hdfs_algo *a)
+{
+    unsigned need = a->kind == SUM_MD5 ? HAVE_MD5(a->crc) : HAVE_CRC(a->crc);
+    if (a->kind == SUM_MD5 && a->bytes_per_crc != BYTES_PER_CRC)
+        return 0;
+    for (uint32_t i = 0; i < up->nparts; i++)
+        if (!(up->sums[i].have & need))
+            return 0;
+    return 1;
+}
+
+/* The expected checksum of the joined parts: MD5MD5CRC over the parts'
+ * block MD5s (each part is one block), or their CRCs composed. */
+static int expected_multi(const kv_upload *up, const hdfs_algo *a, char hex[57], char alg[96])
+{
+    unsigned char (*md5s)[16];
+    uint32_t crc = up->sums[0].crc[a->crc];
+    int rc;
+    if (a->kind == SUM_COMPOSITE) {
+        for (uint32_t i = 1; i < up->nparts; i++) {
+            uint64_t len = i + 1 < up->nparts ? up->part_size : up->total - i * up->part_size;
+            crc = crc_compose(a->crc, crc, up->sums[i].crc[a->crc], len);
+        }
+        composite_checksum(crc, a, hex, alg);
+        return KV_OK;
+    }
+    md5s = calloc(up->nparts, sizeof *md5s);
+    if (!md5s)
+        return kv_oom();
+    for (uint32_t i = 0; i < up->nparts; i++)
+        memcpy(md5s[i], up->sums[i].md5[a->crc], 16);
+    rc = md5_file_checksum(md5s, up->nparts, up->part_size, a, hex, alg);
+    free(md5s);
+    return rc;
+}
+
 static int verify_upload(kv_upload *up, const char *path)
 {
-    char hex[57], alg[64];
-    int rc;
+    hdfs_sum_reply r;
+    hdfs_algo a;
+    char hex[57], alg[96];
+    int comparable, rc;
     if (!up->s->verify || up->total == 0)
         return KV_OK;
-    rc = file_checksum(up->md5s, up->nparts, up->part_size, hex, alg);
-    return rc ? rc : compare_checksum(up->s, path, hex, alg);
+    rc = fetch_checksum(up->s, path, &r);
+    if (rc)
+        return rc;
+    learn_algorithm(up->s, path, &r, &a, &comparable);
+    if (!comparable)
+        return KV_OK;
+    if (!parts_have(up, &a)) {
+        kv_debug("hdfs: %s%s: parts were summed for another checksum than %s; not checked",
+                 up->s->name, path, r.algorithm);
+        return KV_OK;
+    }
+    rc = expected_multi(up, &a, hex, alg);
+    return rc ? rc : compare_checksum(up->s, path, &r, hex, alg);
 }
 
 /* After a complete whose reply was lost and is now retried: part 1 is
@@ -1158,46 +1444,260 @@ static void hdfs_upload_abort(kv_upload *up)
 
 /* ---- open/close ------------------------------------------------------------------ */
 
-/* KVAULT_HDFS_NATIVE=1 asks for libhdfs3, loaded at run time so that builds
- * need no HDFS library. Only the loading is done: data still goes over
- * WebHDFS, so asking for it is an error that says so. */
-static int native_requested(const hdfs_store *s)
+/* ---- where the NameNodes are: the URL, or HADOOP_CONF_DIR ------------------------ */
+
+#define HTTP_PORT 9870  /* DFS_NAMENODE_HTTP_PORT_DEFAULT (Hadoop 3) */
+#define HTTPS_PORT 9871 /* DFS_NAMENODE_HTTPS_PORT_DEFAULT */
+
+/* The Hadoop configuration in HADOOP_CONF_DIR, or NULL when it is not set. */
+static int load_conf(kv_hadoop_conf **conf)
 {
-    void *lib;
-    if (!kv_env_flag("KVAULT_HDFS_NATIVE", 0))
-        return KV_OK;
-    lib = dlopen("libhdfs3.so", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return kv_seterr(KV_EUNSUPPORTED,
-                         "%s: KVAULT_HDFS_NATIVE=1 but libhdfs3.so cannot be loaded (%s); install "
-                         "libhdfs3 (e.g. `conda install -c conda-forge libhdfs3`, or build "
-                         "apache/hawq's libhdfs3) where the dynamic loader finds it, or unset "
-                         "KVAULT_HDFS_NATIVE to use WebHDFS",
-                         s->name, dlerror());
-    dlclose(lib);
-    return kv_seterr(KV_EUNSUPPORTED,
-                     "%s: libhdfs3.so loads, but kvault's native HDFS path is not implemented "
-                     "yet; unset KVAULT_HDFS_NATIVE to use WebHDFS", s->name);
+    static const char *const files[] = {"core-site.xml", "hdfs-site.xml", NULL};
+    const char *dir = kv_env_str("HADOOP_CONF_DIR");
+    *conf = NULL;
+    return dir ? kv_hadoop_conf_load(dir, files, conf) : KV_OK;
 }
 
-static int load_user(hdfs_store *s)
+/* Whether item is one of the comma-separated names of list (white space
+ * around names ignored, as getTrimmedStringCollection does). */
+static int list_has(const char *list, const char *item)
 {
-    const char *token = kv_env_str("KVAULT_HDFS_DELEGATION");
-    const char *user = kv_env_str("HADOOP_USER_NAME");
-    char pwbuf[1024], *enc;
-    struct passwd pw, *found = NULL;
-    int rc;
-    if (!token && !user) {
-        if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
-            return kv_seterr(KV_EAUTH, "%s: no HDFS user: set HADOOP_USER_NAME (uid %u has no "
-                             "name)", s->name, (unsigned)geteuid());
-        user = found->pw_name;
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ','), *e;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        e = end ? end : p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
+            e--;
+        if ((size_t)(e - p) == n && strncmp(p, item, n) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
     }
-    enc = kv_url_encode(token ? token : user, 0);
-    if (!enc)
+    return 0;
+}
+
+/* Adds a NameNode by its "host:port" address, checked. */
+static int add_namenode(hdfs_store *s, int https, const char *key, const char *addr,
+                        const char *file)
+{
+    const char *colon = strrchr(addr, ':');
+    char *end = NULL, **v;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == addr || *end || port < 1 || port > 65535 ||
+        strncmp(addr, "0.0.0.0:", 8) == 0)
+        return kv_seterr(KV_EINVAL, "%s: %s = '%s' is not a NameNode host:port", file, key, addr);
+    v = realloc(s->nns, (s->nnn + 1) * sizeof *v);
+    if (!v)
         return kv_oom();
-    rc = asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0 ? kv_oom() : KV_OK;
-    free(enc);
+    s->nns = v;
+    if (asprintf(&s->nns[s->nnn], "%s://%s", https ? "https" : "http", addr) < 0)
+        return kv_oom();
+    s->nnn++;
+    return KV_OK;
+}
+
+/* The NameNodes of a nameservice, in configuration order: the HTTP (or
+ * HTTPS) address of each of dfs.ha.namenodes.<ns>, or of the nameservice
+ * itself when it is not HA (DFSUtilClient.getHaNnWebHdfsAddresses,
+ * getAddressesForNameserviceId). */
+static int ns_namenodes(hdfs_store *s, const kv_hadoop_conf *conf, const char *ns, int https)
+{
+    const char *kind = https ? "https-address" : "http-address", *dir = kv_hadoop_conf_dir(conf);
+    const char *ids, *file, *addr;
+    char key[512], *copy, *save = NULL;
+    int rc = KV_OK;
+    snprintf(key, sizeof key, "dfs.ha.namenodes.%s", ns);
+    ids = kv_hadoop_conf_get(conf, key, NULL);
+    if (!ids) {
+        snprintf(key, sizeof key, "dfs.namenode.%s.%s", kind, ns);
+        addr = kv_hadoop_conf_get(conf, key, &file);
+        if (!addr)
+            return kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: nameservice '%s' has neither "
+                             "dfs.ha.namenodes.%s nor dfs.namenode.%s.%s", dir, ns, ns, kind, ns);
+        return add_namenode(s, https, key, addr, file);
+    }
+    if (!(copy = strdup(ids)))
+        return kv_oom();
+    for (char *id = strtok_r(copy, ", \t\n", &save); id && rc == KV_OK;
+         id = strtok_r(NULL, ", \t\n", &save)) {
+        snprintf(key, sizeof key, "dfs.namenode.%s.%s.%s", kind, ns, id);
+        addr = kv_hadoop_conf_get(conf, key, &file);
+        rc = addr ? add_namenode(s, https, key, addr, file)
+                  : kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: %s is not set (NameNode '%s' of "
+                              "dfs.ha.namenodes.%s)", dir, key, id, ns);
+    }
+    free(copy);
+    if (rc == KV_OK && s->nnn == 0)
+        rc = kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: dfs.ha.namenodes.%s names no NameNode",
+                       dir, ns);
+    return rc;
+}
+
+/* dfs.http.policy (DFSUtil.getHttpPolicy, HttpConfig.Policy): HTTPS_ONLY
+ * means the NameNodes serve only their https-address. */
+static int https_only(const kv_hadoop_conf *conf, int *https)
+{
+    const char *file, *v = kv_hadoop_conf_get(conf, "dfs.http.policy", &file);
+    *https = v && strcasecmp(v, "HTTPS_ONLY") == 0;
+    if (v && !*https && strcasecmp(v, "HTTP_ONLY") != 0 && strcasecmp(v, "HTTP_AND_HTTPS") != 0)
+        return kv_seterr(KV_EINVAL, "%s: dfs.http.policy = '%s': expected HTTP_ONLY, "
+                         "HTTPS_ONLY or HTTP_AND_HTTPS", file, v);
+    return KV_OK;
+}
+
+/* The authority of fs.defaultFS ("hdfs://ns1" -> "ns1"), for hdfs:///path. */
+static int default_fs(const kv_hadoop_conf *conf, char **authority, int *tls)
+{
+    const char *file, *v = conf ? kv_hadoop_conf_get(conf, "fs.defaultFS", &file) : NULL;
+    const char *sep = v ? strstr(v, "://") : NULL;
+    if (!conf)
+        return kv_seterr(KV_EINVAL, "the URL names no NameNode (hdfs:///...) and "
+                         "HADOOP_CONF_DIR is not set (its core-site.xml's fs.defaultFS would)");
+    if (!v)
+        return kv_seterr(KV_EINVAL, "%s/core-site.xml: fs.defaultFS is not set, so an "
+                         "hdfs:///... URL names no NameNode", kv_hadoop_conf_dir(conf));
+    if (!sep || sep == v || sep[3] == '/' || sep[3] == '\0' ||
+        !(strncmp(v, "hdfs", 4) == 0 || strncmp(v, "webhdfs", 7) == 0 ||
+          strncmp(v, "swebhdfs", 8) == 0))
+        return kv_seterr(KV_EINVAL, "%s: fs.defaultFS = '%s' is not an hdfs://, webhdfs:// or "
+                         "swebhdfs:// URI with a NameNode or nameservice", file, v);
+    *tls = strncmp(v, "swebhdfs", 8) == 0;
+    *authority = strndup(sep + 3, strcspn(sep + 3, "/"));
+    return *authority ? KV_OK : kv_oom();
+}
+
+/* A host (no nameservice) from fs.defaultFS, whose port is the RPC one:
+ * its web port is that of dfs.namenode.http(s)-address, or the default. */
+static int default_host(hdfs_store *s, const kv_hadoop_conf *conf, const char *host, int https)
+{
+    const char *key = https ? "dfs.namenode.https-address" : "dfs.namenode.http-address";
+    const char *file, *v = kv_hadoop_conf_get(conf, key, &file), *colon = v ? strrchr(v, ':') : 0;
+    char addr[512];
+    snprintf(addr, sizeof addr, "%.*s:%s", (int)strcspn(host, ":"), host,
+             colon ? colon + 1 : https ? "9871" : "9870");
+    return add_namenode(s, https, key, addr, file ? file : "fs.defaultFS");
+}
+
+/* Fills s->nns and s->name from the URL: host[:port] as given; a
+ * nameservice of dfs.nameservices through HADOOP_CONF_DIR; hdfs:///path
+ * through fs.defaultFS. *ns gets the nameservice (NULL for a host). */
+static int resolve_namenodes(hdfs_store *s, const kv_url *url, const kv_hadoop_conf *conf,
+                             char **ns)
+{
+    int tls = strcmp(url->scheme, "swebhdfs") == 0, from_default = !*url->host, https = tls;
+    char *auth = NULL, addr[512];
+    const char *services = conf ? kv_hadoop_conf_get(conf, "dfs.nameservices", NULL) : NULL;
+    int rc = from_default ? default_fs(conf, &auth, &tls)
+                          : ((auth = strdup(url->host)) ? KV_OK : kv_oom());
+    *ns = NULL;
+    if (rc == KV_OK && (conf && (from_default || !tls)))
+        rc = https_only(conf, &https);
+    https = https || tls;
+    if (rc)
+        goto out;
+    if (conf && !url->port && !strchr(auth, ':') && services && list_has(services, auth)) {
+        rc = ns_namenodes(s, conf, auth, https);
+        if (rc == KV_OK && !(*ns = strdup(auth)))
+            rc = kv_oom();
+    } else if (from_default) {
+        rc = default_host(s, conf, auth, https);
+    } else {
+        https = tls;
+        snprintf(addr, sizeof addr, "%s:%d", auth,
+                 url->port ? url->port : tls ? HTTPS_PORT : HTTP_PORT);
+        rc = add_namenode(s, https, "the URL", addr, url->scheme);
+    }
+    if (rc == KV_OK && asprintf(&s->name, "%s://%s", url->scheme,
+                                *ns || from_default ? auth : s->nns[0] + (https ? 8 : 7)) < 0)
+        rc = kv_oom();
+out:
+    free(auth);
+    return rc;
+}
+
+/* ---- credentials ------------------------------------------------------------------ */
+
+static const char *const token_kinds[] = {"HDFS_DELEGATION_TOKEN", "WEBHDFS delegation",
+                                          "SWEBHDFS delegation", NULL};
+
+/* Whether a token's service names this cluster, at one of three levels
+ * tried in turn: 0, "ha-<scheme>:<ns>" for a nameservice
+ * (HAUtilClient.buildTokenServiceForLogicalUri: the only service Hadoop's
+ * selectors accept for a logical URI); 1, a NameNode's host:port
+ * (SecurityUtil.buildTokenService); 2, a NameNode's host with another port
+ * (kvault's addition: a token fetched over RPC, port 8020, is as good over
+ * HTTP). */
+static int token_matches(const hdfs_store *s, const char *ns, const char *service, int level)
+{
+    static const char *const prefixes[] = {"ha-hdfs:", "ha-webhdfs:", "ha-swebhdfs:", NULL};
+    for (int i = 0; level == 0 && ns && prefixes[i]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(service, prefixes[i], n) == 0 && strcmp(service + n, ns) == 0)
+            return 1;
+    }
+    for (size_t i = 0; level > 0 && i < s->nnn; i++) {
+        const char *hostport = strstr(s->nns[i], "://") + 3;
+        size_t host = strcspn(hostport, ":"), shost = strcspn(service, ":");
+        if (level == 1 ? strcmp(hostport, service) == 0
+                       : host == shost && strncmp(hostport, service, host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The delegation token for this cluster from HADOOP_TOKEN_FILE_LOCATION
+ * (a Hadoop Credentials file), as its URL string; *out NULL when the
+ * variable is unset or no token fits (then other credentials are used, as
+ * Hadoop's token selectors do). */
+static int token_from_file(const hdfs_store *s, const char *ns, char **out)
+{
+    const char *path = kv_env_str("HADOOP_TOKEN_FILE_LOCATION");
+    kv_hadoop_token *t = NULL;
+    size_t n = 0;
+    int rc = path ? kv_hadoop_tokens_read(path, &t, &n) : KV_OK;
+    *out = NULL;
+    for (int level = 0; rc == KV_OK && level < 3 && !*out; level++)
+        for (size_t i = 0; i < n && !*out; i++)
+            if (is_name(t[i].kind, token_kinds) && token_matches(s, ns, t[i].service, level)) {
+                kv_debug("hdfs: %s: delegation token '%s' (%s, service %s) from %s", s->name,
+                         t[i].alias, t[i].kind, t[i].service, path);
+                if (!(*out = strdup(t[i].url_string)))
+                    rc = kv_oom();
+            }
+    if (rc == KV_OK && path && !*out)
+        kv_debug("hdfs: %s: %s holds no HDFS delegation token for this cluster", s->name, path);
+    kv_hadoop_tokens_free(t, n);
+    return rc;
+}
+
+/* How requests say who they are: KVAULT_HDFS_DELEGATION, else a token from
+ * HADOOP_TOKEN_FILE_LOCATION, else user.name=HADOOP_USER_NAME (or the OS
+ * user). */
+static int load_user(hdfs_store *s, const char *ns)
+{
+    const char *user = kv_env_str("HADOOP_USER_NAME");
+    char pwbuf[1024], *token = NULL, *enc;
+    struct passwd pw, *found = NULL;
+    int rc = KV_OK;
+    if (kv_env_str("KVAULT_HDFS_DELEGATION"))
+        token = strdup(kv_env_str("KVAULT_HDFS_DELEGATION"));
+    else
+        rc = token_from_file(s, ns, &token);
+    if (rc == KV_OK && !token && !user) {
+        if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
+            rc = kv_seterr(KV_EAUTH, "%s: no HDFS user: set HADOOP_USER_NAME (uid %u has no "
+                           "name)", s->name, (unsigned)geteuid());
+        else
+            user = found->pw_name;
+    }
+    if (rc == KV_OK) {
+        enc = kv_url_encode(token ? token : user, 0);
+        if (!enc || asprintf(&s->auth, "%s=%s", token ? "delegation" : "user.name", enc) < 0)
+            rc = kv_oom();
+        kv_secret_free(enc);
+    }
+    kv_secret_free(token);
     return rc;
 }
 
@@ -1215,16 +1715,28 @@ static int load_rewrite(hdfs_store *s)
     return s->dn_from && s->dn_to ? KV_OK : kv_oom();
 }
 
+/* KVAULT_HDFS_CA_FILE: the CA certificates (PEM) that HTTPS NameNodes and
+ * DataNodes are verified against, instead of the system's. */
+static int load_ca_file(const char **ca_file)
+{
+    *ca_file = kv_env_str("KVAULT_HDFS_CA_FILE");
+    if (*ca_file && access(*ca_file, R_OK) != 0)
+        return kv_seterr_errno(KV_EINVAL, errno, "KVAULT_HDFS_CA_FILE='%s'", *ca_file);
+    return KV_OK;
+}
+
 static void hdfs_close(kv_store *st)
 {
     hdfs_store *s = (hdfs_store *)st;
     if (!s)
         return;
     kv_http_free(s->http);
-    free(s->origin);
+    for (size_t i = 0; i < s->nnn; i++)
+        free(s->nns[i]);
+    free(s->nns);
     free(s->name);
     free(s->root);
-    free(s->auth);
+    kv_secret_free(s->auth);
     free(s->dn_from);
     free(s->dn_to);
     free(s);
@@ -1237,26 +1749,41 @@ static int kerberos_configured(void)
     return v && strcasecmp(v, "kerberos") == 0;
 }
 
+/* Where the NameNodes are and who kvault is to them. */
+static int locate(hdfs_store *s, const kv_url *url)
+{
+    kv_hadoop_conf *conf = NULL;
+    char *ns = NULL;
+    int rc = load_conf(&conf);
+    if (rc == KV_OK)
+        rc = resolve_namenodes(s, url, conf, &ns);
+    if (rc == KV_OK)
+        rc = load_user(s, ns);
+    if (rc == KV_OK && s->nnn > 1)
+        kv_debug("hdfs: %s: %zu NameNodes, %s first", s->name, s->nnn, s->nns[0]);
+    free(ns);
+    kv_hadoop_conf_free(conf);
+    return rc;
+}
+
 static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     hdfs_store *s = calloc(1, sizeof *s);
-    int port = url->port ? url->port : DEFAULT_PORT, rc;
     kv_http_opts ho = {opts->connect_timeout_s, opts->stall_timeout_s};
+    int rc;
 
     *out = NULL;
     if (!s)
         return kv_oom();
-    if (asprintf(&s->origin, "http://%s:%d", url->host, port) < 0 ||
-        asprintf(&s->name, "hdfs://%s:%d", url->host, port) < 0 ||
-        asprintf(&s->root, "%s%s", *url->path ? "/" : "", url->path) < 0) {
-        rc = kv_oom();
-        goto out;
+    if (asprintf(&s->root, "%s%s", *url->path ? "/" : "", url->path) < 0) {
+        free(s);
+        return kv_oom();
     }
-    rc = native_requested(s);
-    if (rc == KV_OK)
-        rc = load_user(s);
+    rc = locate(s, url);
     if (rc == KV_OK)
         rc = load_rewrite(s);
+    if (rc == KV_OK)
+        rc = load_ca_file(&ho.ca_file);
     if (rc)
         goto out;
     s->httpfs = kv_env_flag("KVAULT_HDFS_HTTPFS", 0);
@@ -1275,7 +1802,7 @@ out:
     return rc;
 }
 
-/* The same backend under both schemes. */
+/* The same backend under WebHDFS's schemes (swebhdfs: HTTPS). */
 #define HDFS_OPS(scheme_name)                                   \
     {                                                           \
         .scheme = scheme_name,                                  \
@@ -1299,3 +1826,4 @@ out:
 
 const kv_store_ops kv_hdfs_ops = HDFS_OPS("hdfs");
 const kv_store_ops kv_webhdfs_ops = HDFS_OPS("webhdfs");
+const kv_store_ops kv_swebhdfs_ops = HDFS_OPS("swebhdfs");

@@ -23,6 +23,7 @@ extern const kv_store_ops kv_file_ops;
 extern const kv_store_ops kv_s3_ops;
 extern const kv_store_ops kv_hdfs_ops;
 extern const kv_store_ops kv_webhdfs_ops;
+extern const kv_store_ops kv_swebhdfs_ops;
 extern const kv_store_ops kv_azure_ops;
 extern const kv_store_ops kv_gcs_ops;
 
@@ -33,6 +34,7 @@ static const kv_store_ops *const backends[] = {
     &kv_s3_ops,
     &kv_hdfs_ops,
     &kv_webhdfs_ops, /* the same backend, under WebHDFS's own scheme */
+    &kv_swebhdfs_ops, /* and WebHDFS over HTTPS */
     &kv_azure_ops,
     &kv_gcs_ops,
 };

@@ -62,6 +62,14 @@ static int parse_authority(const char *text, const char *auth, size_t len, kv_ur
     return out->host ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory");
 }
 
+/* Schemes whose empty authority names the configured default file system
+ * (Hadoop's fs.defaultFS): hdfs:///path. */
+static int default_authority(const char *scheme)
+{
+    return strcmp(scheme, "hdfs") == 0 || strcmp(scheme, "webhdfs") == 0 ||
+           strcmp(scheme, "swebhdfs") == 0;
+}
+
 int kv_url_parse(const char *text, kv_url *out)
 {
     const char *sep = strstr(text, "://");
@@ -90,7 +98,7 @@ int kv_url_parse(const char *text, kv_url *out)
     rc = parse_authority(text, auth, slash ? (size_t)(slash - auth) : strlen(auth), out);
     if (rc)
         return rc;
-    if (!*out->host) {
+    if (!*out->host && !default_authority(out->scheme)) {
         kv_url_free(out);
         return kv_seterr(KV_EINVAL, "URL '%s' names no bucket, container or host", text);
     }

@@ -189,9 +189,41 @@ static void registry_knows_file(void)
     kv_store_close(st);
 }
 
+/* A store's settings: kv_opt_str/int/flag as the backends read them. */
+static void settings_read_values(void)
+{
+    static const char *const bad[] = {"abc", "12x", "0", "-5", "1000001", " "};
+    static const char *const off[] = {"0", "false", "FALSE", "no", "No"};
+    kvault_setting set[2] = {{"KVT", ""}, {"OTHER", "x"}};
+    kv_store_opts o = {.settings = set, .nsettings = 2};
+    CHECK(kv_opt_str(&o, "KVT") == NULL);
+    CHECK(kv_opt_str(NULL, "KVT") == NULL);
+    CHECK_EQ_U64(kv_opt_int(&o, "KVT", 7), 7);
+    CHECK_EQ_U64(kv_opt_flag(&o, "KVT", 1), 1);
+    CHECK(kv_opt_str(&o, "MISSING") == NULL);
+    set[0].value = "42";
+    CHECK_STR(kv_opt_str(&o, "KVT"), "42");
+    CHECK_EQ_U64(kv_opt_int(&o, "KVT", 7), 42);
+    CHECK_EQ_U64(kv_opt_flag(&o, "KVT", 0), 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        set[0].value = bad[i];
+        CHECK_EQ_U64(kv_opt_int(&o, "KVT", 7), 7);
+    }
+    set[0].value = "1000000";
+    CHECK_EQ_U64(kv_opt_int(&o, "KVT", 7), 1000000);
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+        set[0].value = off[i];
+        CHECK_EQ_U64(kv_opt_flag(&o, "KVT", 1), 0);
+    }
+    /* a later entry of the same name wins */
+    set[1] = (kvault_setting){"KVT", "yes"};
+    CHECK_EQ_U64(kv_opt_flag(&o, "KVT", 0), 1);
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
+        {"settings_read_values", settings_read_values},
         {"small_objects_are_one_part", small_objects_are_one_part},
         {"empty_object_is_one_empty_part", empty_object_is_one_empty_part},
         {"default_part_is_8_mib", default_part_is_8_mib},

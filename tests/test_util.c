@@ -5,7 +5,6 @@
 #include "http/http.h"
 #include "util/base64.h"
 #include "util/crc32c.h"
-#include "util/env.h"
 #include "util/err.h"
 #include "util/random.h"
 #include "util/secret.h"
@@ -204,37 +203,6 @@ static void time_parses_rfc3339(void)
     CHECK_EQ_U64(kv_time_parse_rfc3339("Sun, 06 Nov 1994 08:49:37 GMT"), 0);
 }
 
-static void env_reads_values(void)
-{
-    setenv("KVT_ENV", "", 1);
-    CHECK(kv_env_str("KVT_ENV") == NULL);
-    CHECK_EQ_U64(kv_env_int("KVT_ENV", 7), 7);
-    CHECK_EQ_U64(kv_env_flag("KVT_ENV", 1), 1);
-    unsetenv("KVT_ENV");
-    CHECK(kv_env_str("KVT_ENV") == NULL);
-    CHECK_EQ_U64(kv_env_int("KVT_ENV", 7), 7);
-    setenv("KVT_ENV", "42", 1);
-    CHECK_STR(kv_env_str("KVT_ENV"), "42");
-    CHECK_EQ_U64(kv_env_int("KVT_ENV", 7), 42);
-    CHECK_EQ_U64(kv_env_flag("KVT_ENV", 0), 1);
-    /* garbage and out-of-range values fall back */
-    static const char *const bad[] = {"abc", "12x", "0", "-5", "1000001", " "};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        setenv("KVT_ENV", bad[i], 1);
-        CHECK_EQ_U64(kv_env_int("KVT_ENV", 7), 7);
-    }
-    setenv("KVT_ENV", "1000000", 1);
-    CHECK_EQ_U64(kv_env_int("KVT_ENV", 7), 1000000);
-    static const char *const off[] = {"0", "false", "FALSE", "no", "No"};
-    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
-        setenv("KVT_ENV", off[i], 1);
-        CHECK_EQ_U64(kv_env_flag("KVT_ENV", 1), 0);
-    }
-    setenv("KVT_ENV", "yes", 1);
-    CHECK_EQ_U64(kv_env_flag("KVT_ENV", 0), 1);
-    unsetenv("KVT_ENV");
-}
-
 static void random_hex_and_secret(void)
 {
     char a[65], b[65];
@@ -303,7 +271,6 @@ int main(int argc, char **argv)
         {"crc32c_base64_round_trip", crc32c_base64_round_trip},
         {"time_parses_http_dates", time_parses_http_dates},
         {"time_parses_rfc3339", time_parses_rfc3339},
-        {"env_reads_values", env_reads_values},
         {"random_hex_and_secret", random_hex_and_secret},
         {"http_status_classes", http_status_classes},
         {"http_content_range_and_etag", http_content_range_and_etag},

@@ -24,7 +24,8 @@
 
 #define STORE_HELP                                                                      \
     "\nSTORE is a URL: /path or file:///path, s3://bucket/prefix, az://container/prefix,\n" \
-    "gs://bucket/prefix or hdfs://namenode:port/path. Without one, the default local store\n" \
+    "gs://bucket/prefix, hdfs://namenode:port/path or hdfs://nameservice/path (through\n" \
+    "HADOOP_CONF_DIR; swebhdfs:// for HTTPS). Without one, the default local store\n" \
     "is $KVAULT_STORE, else $XDG_DATA_HOME/kvault/store, else ~/.local/share/kvault/store.\n"
 
 static const cli_cmd commands[] = {

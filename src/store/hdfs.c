@@ -40,10 +40,9 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
-#include "util/env.h"
 #include "util/err.h"
-#include "util/hadoop_conf.h"
-#include "util/hadoop_token.h"
+#include "store/hdfs_conf.h"
+#include "store/hdfs_token.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/secret.h"
@@ -1450,10 +1449,10 @@ static void hdfs_upload_abort(kv_upload *up)
 #define HTTPS_PORT 9871 /* DFS_NAMENODE_HTTPS_PORT_DEFAULT */
 
 /* The Hadoop configuration in HADOOP_CONF_DIR, or NULL when it is not set. */
-static int load_conf(kv_hadoop_conf **conf)
+static int load_conf(const kv_store_opts *o, kv_hadoop_conf **conf)
 {
     static const char *const files[] = {"core-site.xml", "hdfs-site.xml", NULL};
-    const char *dir = kv_env_str("HADOOP_CONF_DIR");
+    const char *dir = kv_opt_str(o, "HADOOP_CONF_DIR");
     *conf = NULL;
     return dir ? kv_hadoop_conf_load(dir, files, conf) : KV_OK;
 }
@@ -1650,9 +1649,10 @@ static int token_matches(const hdfs_store *s, const char *ns, const char *servic
  * (a Hadoop Credentials file), as its URL string; *out NULL when the
  * variable is unset or no token fits (then other credentials are used, as
  * Hadoop's token selectors do). */
-static int token_from_file(const hdfs_store *s, const char *ns, char **out)
+static int token_from_file(const hdfs_store *s, const kv_store_opts *o, const char *ns,
+                           char **out)
 {
-    const char *path = kv_env_str("HADOOP_TOKEN_FILE_LOCATION");
+    const char *path = kv_opt_str(o, "HADOOP_TOKEN_FILE_LOCATION");
     kv_hadoop_token *t = NULL;
     size_t n = 0;
     int rc = path ? kv_hadoop_tokens_read(path, &t, &n) : KV_OK;
@@ -1674,16 +1674,16 @@ static int token_from_file(const hdfs_store *s, const char *ns, char **out)
 /* How requests say who they are: KVAULT_HDFS_DELEGATION, else a token from
  * HADOOP_TOKEN_FILE_LOCATION, else user.name=HADOOP_USER_NAME (or the OS
  * user). */
-static int load_user(hdfs_store *s, const char *ns)
+static int load_user(hdfs_store *s, const kv_store_opts *o, const char *ns)
 {
-    const char *user = kv_env_str("HADOOP_USER_NAME");
+    const char *user = kv_opt_str(o, "HADOOP_USER_NAME");
     char pwbuf[1024], *token = NULL, *enc;
     struct passwd pw, *found = NULL;
     int rc = KV_OK;
-    if (kv_env_str("KVAULT_HDFS_DELEGATION"))
-        token = strdup(kv_env_str("KVAULT_HDFS_DELEGATION"));
+    if (kv_opt_str(o, "KVAULT_HDFS_DELEGATION"))
+        token = strdup(kv_opt_str(o, "KVAULT_HDFS_DELEGATION"));
     else
-        rc = token_from_file(s, ns, &token);
+        rc = token_from_file(s, o, ns, &token);
     if (rc == KV_OK && !token && !user) {
         if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) != 0 || !found)
             rc = kv_seterr(KV_EAUTH, "%s: no HDFS user: set HADOOP_USER_NAME (uid %u has no "
@@ -1701,9 +1701,9 @@ static int load_user(hdfs_store *s, const char *ns)
     return rc;
 }
 
-static int load_rewrite(hdfs_store *s)
+static int load_rewrite(hdfs_store *s, const kv_store_opts *o)
 {
-    const char *v = kv_env_str("KVAULT_HDFS_DATANODE_REWRITE");
+    const char *v = kv_opt_str(o, "KVAULT_HDFS_DATANODE_REWRITE");
     const char *eq = v ? strchr(v, '=') : NULL;
     if (!v)
         return KV_OK;
@@ -1715,11 +1715,12 @@ static int load_rewrite(hdfs_store *s)
     return s->dn_from && s->dn_to ? KV_OK : kv_oom();
 }
 
-/* KVAULT_HDFS_CA_FILE: the CA certificates (PEM) that HTTPS NameNodes and
- * DataNodes are verified against, instead of the system's. */
-static int load_ca_file(const char **ca_file)
+/* The store's CA file or KVAULT_HDFS_CA_FILE: the CA certificates (PEM)
+ * that HTTPS NameNodes and DataNodes are verified against, instead of the
+ * system's. */
+static int load_ca_file(const kv_store_opts *o, const char **ca_file)
 {
-    *ca_file = kv_env_str("KVAULT_HDFS_CA_FILE");
+    *ca_file = o->ca_file ? o->ca_file : kv_opt_str(o, "KVAULT_HDFS_CA_FILE");
     if (*ca_file && access(*ca_file, R_OK) != 0)
         return kv_seterr_errno(KV_EINVAL, errno, "KVAULT_HDFS_CA_FILE='%s'", *ca_file);
     return KV_OK;
@@ -1743,22 +1744,22 @@ static void hdfs_close(kv_store *st)
 }
 
 /* Hadoop's own switch, as a shell that sources hadoop-env.sh may carry it. */
-static int kerberos_configured(void)
+static int kerberos_configured(const kv_store_opts *o)
 {
-    const char *v = kv_env_str("HADOOP_SECURITY_AUTHENTICATION");
+    const char *v = kv_opt_str(o, "HADOOP_SECURITY_AUTHENTICATION");
     return v && strcasecmp(v, "kerberos") == 0;
 }
 
 /* Where the NameNodes are and who kvault is to them. */
-static int locate(hdfs_store *s, const kv_url *url)
+static int locate(hdfs_store *s, const kv_store_opts *o, const kv_url *url)
 {
     kv_hadoop_conf *conf = NULL;
     char *ns = NULL;
-    int rc = load_conf(&conf);
+    int rc = load_conf(o, &conf);
     if (rc == KV_OK)
         rc = resolve_namenodes(s, url, conf, &ns);
     if (rc == KV_OK)
-        rc = load_user(s, ns);
+        rc = load_user(s, o, ns);
     if (rc == KV_OK && s->nnn > 1)
         kv_debug("hdfs: %s: %zu NameNodes, %s first", s->name, s->nnn, s->nns[0]);
     free(ns);
@@ -1779,17 +1780,17 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
         free(s);
         return kv_oom();
     }
-    rc = locate(s, url);
+    rc = locate(s, opts, url);
     if (rc == KV_OK)
-        rc = load_rewrite(s);
+        rc = load_rewrite(s, opts);
     if (rc == KV_OK)
-        rc = load_ca_file(&ho.ca_file);
+        rc = load_ca_file(opts, &ho.ca_file);
     if (rc)
         goto out;
-    s->httpfs = kv_env_flag("KVAULT_HDFS_HTTPFS", 0);
-    s->kerberos = kv_env_flag("KVAULT_HDFS_KERBEROS", 0) || kerberos_configured();
+    s->httpfs = kv_opt_flag(opts, "KVAULT_HDFS_HTTPFS", 0);
+    s->kerberos = kv_opt_flag(opts, "KVAULT_HDFS_KERBEROS", 0) || kerberos_configured(opts);
     ho.negotiate = s->kerberos;
-    s->verify = kv_env_flag("KVAULT_HDFS_CHECKSUM", 1);
+    s->verify = kv_opt_flag(opts, "KVAULT_HDFS_CHECKSUM", 1);
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

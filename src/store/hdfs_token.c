@@ -1,4 +1,4 @@
-#include "util/hadoop_token.h"
+#include "store/hdfs_token.h"
 
 #include <openssl/crypto.h>
 #include <stdint.h>

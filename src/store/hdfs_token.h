@@ -4,8 +4,8 @@
  * each turned into Token.encodeToUrlString()'s form, the one WebHDFS takes
  * as delegation=. Tokens are secrets: nothing here logs them, and
  * kv_hadoop_tokens_free wipes them. */
-#ifndef KV_UTIL_HADOOP_TOKEN_H
-#define KV_UTIL_HADOOP_TOKEN_H
+#ifndef KV_STORE_HDFS_TOKEN_H
+#define KV_STORE_HDFS_TOKEN_H
 
 #include <stddef.h>
 

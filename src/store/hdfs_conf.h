@@ -3,8 +3,8 @@
  * </property>...</configuration>, as org.apache.hadoop.conf.Configuration
  * reads them, parsed with libxml2. Variable expansion (${...}) and
  * XInclude are not done. */
-#ifndef KV_UTIL_HADOOP_CONF_H
-#define KV_UTIL_HADOOP_CONF_H
+#ifndef KV_STORE_HDFS_CONF_H
+#define KV_STORE_HDFS_CONF_H
 
 typedef struct kv_hadoop_conf kv_hadoop_conf;
 

@@ -1,4 +1,4 @@
-#include "util/hadoop_conf.h"
+#include "store/hdfs_conf.h"
 
 #include <ctype.h>
 #include <errno.h>

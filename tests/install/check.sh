@@ -116,11 +116,16 @@ case_layout() {
     cmp -s "$SRC/doc/kvault.1" "$P/share/man/man1/kvault.1" || fail "installed man page differs from doc/kvault.1"
     ok "headers, libraries, pkg-config file, CMake package and man page installed"
 
-    # Nothing installed points back into the build or source tree.
+    # Nothing installed points back into the build or source tree, and the
+    # CMake package does not name the prefix either: it can be moved (as
+    # vcpkg moves a port's files from packages/ to installed/).
     if grep -rlF -e "$BUILD" -e "$SRC" "$LIB/pkgconfig" "$LIB/cmake"; then
         fail "installed package files name the build or source directory"
     fi
-    ok "the pkg-config and CMake files name neither the build nor the source directory"
+    if grep -rlF "$P" "$LIB/cmake"; then
+        fail "the installed CMake package names its prefix $P: it cannot be moved"
+    fi
+    ok "the pkg-config and CMake files name neither the build nor the source directory; the CMake package is relocatable"
 
     # libkvault.so -> libkvault.so.MAJOR.MINOR -> libkvault.so.VERSION, whose
     # SONAME is libkvault.so.MAJOR.MINOR.

@@ -85,7 +85,7 @@ runs_ok() {
 # runs_alone PROGRAM: runs_ok with LD_LIBRARY_PATH unset.
 runs_alone() { runs_ok env -u LD_LIBRARY_PATH "$1"; }
 
-# links_shared PROGRAM: NEEDED libkvault.so.MAJOR.MINOR, resolved from $LIB.
+# links_shared PROGRAM: it needs libkvault.so.MAJOR.MINOR; links_static: no libkvault.so.
 links_shared() {
     needed "$1" | grep -qx "libkvault.so.$MAJOR_MINOR" ||
         fail "$1 does not need libkvault.so.$MAJOR_MINOR: $(needed "$1" | tr '\n' ' ')"
@@ -138,15 +138,16 @@ case_layout() {
     [[ $soname == "libkvault.so.$MAJOR_MINOR" ]] || fail "SONAME is '$soname', want libkvault.so.$MAJOR_MINOR"
     ok "SONAME libkvault.so.$MAJOR_MINOR, symlinks libkvault.so -> .so.$MAJOR_MINOR -> .so.$KV_VERSION"
 
-    # The shared library exports exactly the functions kvault.h declares.
+    # The shared library exports exactly the functions the public headers
+    # declare.
     local api exported
-    api=$(grep -o '\bkvault_[a-z0-9_]*(' "$P/include/kvault.h" | tr -d '(' | sort -u)
+    api=$(grep -rhoE '\bkvault_[a-z0-9_]*\(' "$P/include" | tr -d '(' | sort -u)
     exported=$(nm -D --defined-only "$LIB/libkvault.so" | awk '{print $NF}' | sort -u)
-    [[ -n $api ]] || fail "found no functions in kvault.h"
+    [[ -n $api ]] || fail "found no functions in the installed headers"
     diff <(echo "$api") <(echo "$exported") >"$T/exports.diff" ||
-        fail "libkvault.so exports (>) differ from kvault.h's functions (<):
+        fail "libkvault.so exports (>) differ from the public headers' functions (<):
 $(cat "$T/exports.diff")"
-    ok "libkvault.so exports exactly the $(echo "$api" | wc -l) functions kvault.h declares"
+    ok "libkvault.so exports exactly the $(echo "$api" | wc -l) functions the public headers declare"
 
     # The static library keeps its internal symbols global: the CLI and the
     # tests link them.

@@ -8,7 +8,11 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config librocksdb-dev libjansson-dev
     libcurl4-openssl-dev libssl-dev libxml2-dev libisal-dev libzstd-dev)
-TEST_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli rclone python3 time)
+TEST_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli rclone python3 time
+    groff-base # tests/install/man_check.py checks doc/kvault.1 with groff
+    # what `pkg-config --static --libs kvault` names through libcurl.pc: the
+    # install tests link libkvault.a with those flags
+    libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev)
 
 case "${1:-all}" in
 build) wanted=("${BUILD_PKGS[@]}") ;;

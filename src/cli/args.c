@@ -39,6 +39,7 @@ enum {
     OPT_KEEP_YEARLY,
     OPT_GRACE,
     OPT_LOCK_WAIT,
+    OPT_CA_CERT,
 };
 
 /* Every long option, with the CLI_O_* bit a command must accept for it
@@ -67,6 +68,7 @@ static const struct {
     {{"lock-wait", required_argument, NULL, OPT_LOCK_WAIT}, CLI_O_LOCK},
     {{"wal-dir", required_argument, NULL, OPT_WAL_DIR}, CLI_O_SOURCE},
     {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
+    {{"ca-cert", required_argument, NULL, OPT_CA_CERT}, 0},
     {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
     {{"part-size", required_argument, NULL, OPT_PART_SIZE}, 0},
     {{"memory", required_argument, NULL, OPT_MEMORY}, 0},
@@ -291,6 +293,7 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     }
     case OPT_DRY_RUN: a->dry_run = 1; break;
     case OPT_WAL_DIR: a->wal_dir = arg; break;
+    case OPT_CA_CERT: a->ca_cert = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
     case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->workers);
     case OPT_PART_SIZE:

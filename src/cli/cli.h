@@ -39,6 +39,8 @@ typedef struct cli_args {
     int verbose, quiet;
     int workers;              /* 0 = the library's default */
     uint64_t part_size, memory, rate;
+    const char *ca_cert;      /* --ca-cert */
+    kvault_store_opts store;  /* the environment's, with --ca-cert */
     kvault_options kvopts;    /* from the environment + the above; progress */
     char **pos;               /* positional arguments */
     int npos;

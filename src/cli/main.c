@@ -16,6 +16,9 @@
     "      --part-size SIZE   part size for large files (default: automatic)\n"          \
     "      --memory SIZE      part buffer budget for the process (default: automatic)\n" \
     "      --limit-rate RATE  bytes per second for the process, 0 = unlimited\n"        \
+    "      --ca-cert FILE     CA certificates (PEM) to verify the store's TLS server with\n" \
+    "                         (default: AWS_CA_BUNDLE, SSL_CERT_FILE, CURL_CA_BUNDLE, the\n" \
+    "                         system's)\n"                                              \
     "  -v, --verbose          more messages on stderr (repeat for debug)\n"              \
     "  -q, --quiet            no summary or progress output\n"                          \
     "  -h, --help             this help\n"                                               \
@@ -104,8 +107,11 @@ static const cli_cmd commands[] = {
      "  --env NAME          environment folder (default \"default\")\n"
      "  --keep-last N       keep the newest N backups\n"
      "  --keep-days D       keep backups younger than D days\n"
-     "  --keep-hourly N     ... --keep-yearly N: the calendar rules\n"
-     "  --keep-daily N, --keep-weekly N, --keep-monthly N\n"
+     "  --keep-hourly N     keep the newest backup of each of the last N hours\n"
+     "  --keep-daily N      ... of the last N days\n"
+     "  --keep-weekly N     ... of the last N ISO weeks\n"
+     "  --keep-monthly N    ... of the last N months\n"
+     "  --keep-yearly N     ... of the last N years\n"
      "  --grace DURATION    objects of failed backups go once older than this (the next\n"
      "                      backup resumes from them); default 24h, 0 = at once\n"
      "  --lock-wait DURATION  wait this long for running backups (default 10m)\n"
@@ -184,6 +190,10 @@ static int apply_settings(cli_args *a, kvault_config **cfg)
     if (kvault_config_from_env(cfg) != KV_OK)
         return cli_fail();
     a->kvopts = *kvault_config_options(*cfg);
+    a->store = *a->kvopts.store;
+    if (a->ca_cert)
+        a->store.ca_file = a->ca_cert;
+    a->kvopts.store = &a->store;
     a->kvopts.workers = a->workers;
     a->kvopts.part_size = a->part_size;
     a->kvopts.lock_wait_s = a->lock_wait_s >= 0 ? a->lock_wait_s : CLI_DEFAULT_LOCK_WAIT_S;

@@ -821,7 +821,7 @@ static void az_close(kv_store *st)
 static int az_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     az_store *s;
-    kv_http_opts ho;
+    kv_http_opts ho = {0};
     int rc;
 
     *out = NULL;
@@ -843,6 +843,8 @@ static int az_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
     s->max_results = kv_opt_int(opts, "KVAULT_AZURE_MAX_RESULTS", 0);
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
+    if ((rc = kv_opt_ca_file(opts, NULL, &ho.ca_file)))
+        goto out;
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

@@ -1564,7 +1564,7 @@ static const char *auth_name(enum auth_kind a)
 static int gcs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     gcs_store *s;
-    kv_http_opts ho;
+    kv_http_opts ho = {0};
     int rc;
 
     *out = NULL;
@@ -1586,6 +1586,8 @@ static int gcs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out
     load_sizes(s, opts);
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
+    if ((rc = kv_opt_ca_file(opts, NULL, &ho.ca_file)))
+        goto out;
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

@@ -1720,10 +1720,7 @@ static int load_rewrite(hdfs_store *s, const kv_store_opts *o)
  * system's. */
 static int load_ca_file(const kv_store_opts *o, const char **ca_file)
 {
-    *ca_file = o->ca_file ? o->ca_file : kv_opt_str(o, "KVAULT_HDFS_CA_FILE");
-    if (*ca_file && access(*ca_file, R_OK) != 0)
-        return kv_seterr_errno(KV_EINVAL, errno, "KVAULT_HDFS_CA_FILE='%s'", *ca_file);
-    return KV_OK;
+    return kv_opt_ca_file(o, "KVAULT_HDFS_CA_FILE", ca_file);
 }
 
 static void hdfs_close(kv_store *st)
@@ -1770,7 +1767,8 @@ static int locate(hdfs_store *s, const kv_store_opts *o, const kv_url *url)
 static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     hdfs_store *s = calloc(1, sizeof *s);
-    kv_http_opts ho = {opts->connect_timeout_s, opts->stall_timeout_s};
+    kv_http_opts ho = {.connect_timeout_s = opts->connect_timeout_s,
+                       .stall_timeout_s = opts->stall_timeout_s};
     int rc;
 
     *out = NULL;

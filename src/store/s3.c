@@ -1073,7 +1073,7 @@ static void s3_close(kv_store *st)
 static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     s3_store *s;
-    kv_http_opts ho;
+    kv_http_opts ho = {0};
     int rc;
 
     *out = NULL;
@@ -1093,6 +1093,8 @@ static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
         goto out;
     ho.connect_timeout_s = opts->connect_timeout_s;
     ho.stall_timeout_s = opts->stall_timeout_s;
+    if ((rc = kv_opt_ca_file(opts, "AWS_CA_BUNDLE", &ho.ca_file)))
+        goto out;
     rc = kv_http_new(&ho, &s->http);
     if (rc)
         goto out;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -75,6 +76,19 @@ int kv_opt_flag(const kv_store_opts *o, const char *name, int fallback)
     if (!v)
         return fallback;
     return !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0);
+}
+
+int kv_opt_ca_file(const kv_store_opts *o, const char *cloud_var, const char **out)
+{
+    const char *names[] = {cloud_var, "SSL_CERT_FILE", "CURL_CA_BUNDLE"}, *from = "ca_file";
+    *out = o->ca_file;
+    for (size_t i = 0; i < 3 && !*out; i++)
+        if (names[i] && (*out = kv_opt_str(o, names[i])))
+            from = names[i];
+    if (*out && access(*out, R_OK) != 0)
+        return kv_seterr_errno(KV_EINVAL, errno, "%s='%s': cannot read the CA certificates", from,
+                               *out);
+    return KV_OK;
 }
 
 /* One allocation holding a copy of in's strings, so the store owns them. */

@@ -88,6 +88,11 @@ int kv_opt_int(const kv_store_opts *o, const char *name, int fallback);
 /* A yes/no switch: fallback when unset or empty; "0", "false" and "no" (any
  * case) are off; any other value is on. */
 int kv_opt_flag(const kv_store_opts *o, const char *name, int fallback);
+/* The CA certificates (PEM) to verify TLS servers with: the store's
+ * ca_file, else the cloud's own setting (cloud_var, e.g. AWS_CA_BUNDLE; may
+ * be NULL), else SSL_CERT_FILE, else CURL_CA_BUNDLE; NULL = the system's.
+ * KV_EINVAL naming the setting when the file cannot be read. */
+int kv_opt_ca_file(const kv_store_opts *o, const char *cloud_var, const char **out);
 
 struct kv_store_ops {
     const char *scheme;            /* "file", "s3", "az", "gs", "hdfs" */

@@ -239,33 +239,42 @@ EOF
 }
 
 case_sigkill() {
-    "$GENDB" --size 40M db >/dev/null
-    # At 4 MiB/s the 40 MB backup takes about 10 s; kill it once uploading.
-    "$KVAULT" backup --db db --to store --limit-rate 4M >"$T/out" 2>"$T/err" &
+    "$GENDB" --size 40M --cfs 3 db >/dev/null # three SST files of about 14 MB
+    # One worker at 4 MiB/s: the files complete one after another, about 3.5 s
+    # apart. Kill it once its journal names a stored file.
+    "$KVAULT" backup --db db --to store --limit-rate 4M --workers 1 >"$T/out" 2>"$T/err" &
     local pid=$! status=0 waited=0
-    until [[ -n $(find store -type f 2>/dev/null) ]] || ((waited++ >= 200)); do
+    until [[ -n $(find store -name 'attempt-*' 2>/dev/null) ]] || ((waited++ >= 300)); do
         sleep 0.1
     done
-    sleep 1
     kill -0 "$pid" 2>/dev/null || fail "backup ended before it could be killed"
     kill -9 "$pid"
     { wait "$pid"; } 2>/dev/null || status=$?
     [[ $status == 137 ]] || fail "backup exited $status, not by SIGKILL"
     # Proof that it was killed mid-upload: some data but no manifest.
-    [[ -n $(find store -type f ! -name manifest.json) ]] || fail "nothing was uploaded before the kill"
-    [[ -z $(find store -name manifest.json) ]] || fail "a manifest exists after the kill"
+    [[ -n $(find store -name '*.sst') ]] || fail "nothing was uploaded before the kill"
+    [[ -z $(find store -name 'manifest.json*') ]] || fail "a manifest exists after the kill"
 
     run 0 list --from store --json
     [[ $(json 'len(j)') == 0 ]] || fail "a killed backup is listed: $(cat out)"
 
-    run 0 backup --db db --to store -q
-    local id
-    id=$(cat out)
+    # Run again: it resumes, storing only what the killed one had not.
+    run 0 backup --db db --to store --json
+    local id new total
+    id=$(json 'j["id"]')
+    new=$(json 'j["bytes_new"]')
+    total=$(json 'j["bytes"]')
+    echo "resumed: $new of $total bytes stored anew"
+    ((new < total - 10000000)) || fail "the second backup stored $new of $total bytes again"
     run 0 list --from store --json
     [[ $(json 'len(j)') == 1 && $(json 'j[0]["id"]') == "$id" ]] || fail "after the kill: $(cat out)"
     run 0 verify --from store --restore-check
     run 0 restore --from store --to restored -q
     same_db db restored
+    # gc removes the killed attempt's journal, not the objects the new backup uses
+    run 0 gc --from store --grace 0
+    [[ -z $(find store -name 'attempt-*') ]] || fail "gc left the journal"
+    run 0 verify --from store
 }
 
 case_prune() {

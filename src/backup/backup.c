@@ -58,7 +58,15 @@ typedef struct job {
     size_t nitems;
     size_t nstored;       /* files stored by this backup so far (folder fan-out) */
     uint64_t bytes_checksummed;
+    pthread_mutex_t jlock; /* the journal of what is stored, for resuming */
+    kv_index_file *journal;
+    size_t njournal, unsaved;
+    struct timespec saved_at;
 } job;
+
+/* The journal is written when this many files or seconds have gone by. */
+#define JOURNAL_EVERY_FILES 64
+#define JOURNAL_EVERY_S 2
 
 /* A backup folder holds at most this many files; more go in numbered
  * sub-folders (000/, 001/, ...), so no folder gets huge however many SST
@@ -102,16 +110,17 @@ static int cmp_prior_sort(const void *a, const void *b)
     return cmp_prior(a, b, 1);
 }
 
-/* The env's index: every immutable file its backups hold. */
+/* The env's index: every immutable file its backups hold, and those that
+ * killed attempts stored (so a backup run again uploads only the rest). */
 static int index_prior(job *j)
 {
     int rc = kv_index_load(j->kv->st, j->env, &j->index);
     if (rc)
         return rc;
-    if (!(j->prior = calloc(j->index.nf + 1, sizeof *j->prior)))
+    if (!(j->prior = calloc(j->index.nf + j->index.naf + 1, sizeof *j->prior)))
         return kv_oom();
-    for (size_t i = 0; i < j->index.nf; i++) {
-        const kv_index_file *f = &j->index.f[i];
+    for (size_t i = 0; i < j->index.nf + j->index.naf; i++) {
+        const kv_index_file *f = i < j->index.nf ? &j->index.f[i] : &j->index.af[i - j->index.nf];
         j->prior[j->nprior++] = (prior_file){f->name, f->size, f->crc32c, f->object};
     }
     qsort(j->prior, j->nprior, sizeof *j->prior, cmp_prior_sort);
@@ -173,10 +182,41 @@ static int object_key(job *j, src_file *f)
     return f->key ? KV_OK : kv_oom();
 }
 
+/* ---- the journal ------------------------------------------------------------ */
+
+static double seconds_since(const struct timespec *t0);
+
+static void save_journal(job *j)
+{
+    if (kv_index_write_attempt(j->kv->st, j->env, j->id, j->journal, j->njournal) != KV_OK)
+        kv_log(KV_LOG_INFO, "journal of backup %s not written: %s", j->id, kv_errmsg());
+    j->unsaved = 0;
+    clock_gettime(CLOCK_MONOTONIC, &j->saved_at);
+}
+
+/* A file is stored (on a worker thread): remembered, and the journal saved
+ * now and then. */
+static void on_stored(const kv_xfer_item *it, void *payload)
+{
+    job *j = payload;
+    size_t i;
+    for (i = 0; i < j->nfiles && j->files[i].key != it->key; i++)
+        ;
+    if (i == j->nfiles || !j->files[i].f->immutable)
+        return;
+    pthread_mutex_lock(&j->jlock);
+    j->journal[j->njournal++] = (kv_index_file){j->files[i].f->name, it->size, it->crc32c,
+                                                (char *)it->key};
+    if (++j->unsaved >= JOURNAL_EVERY_FILES || seconds_since(&j->saved_at) >= JOURNAL_EVERY_S)
+        save_journal(j);
+    pthread_mutex_unlock(&j->jlock);
+}
+
 /* Uploads every file marked upload that has no key yet. */
 static int upload_new(job *j)
 {
     size_t first = j->nitems;
+    kv_xfer_opts xo;
     int rc;
     for (size_t i = 0; i < j->nfiles; i++) {
         src_file *f = &j->files[i];
@@ -188,7 +228,10 @@ static int upload_new(job *j)
         j->items[j->nitems++] = (kv_xfer_item){.local_path = f->f->path, .key = f->key,
                                                .size = (uint64_t)f->f->st.st_size};
     }
-    if ((rc = kv_xfer_upload(j->kv->st, j->items + first, j->nitems - first, &j->kv->xo)))
+    xo = j->kv->xo;
+    xo.item_done = on_stored;
+    xo.item_payload = j;
+    if ((rc = kv_xfer_upload(j->kv->st, j->items + first, j->nitems - first, &xo)))
         return rc;
     for (size_t i = 0, k = first; i < j->nfiles; i++) {
         src_file *f = &j->files[i];
@@ -271,7 +314,7 @@ static int recheck_references(job *j)
     return upload_new(j);
 }
 
-static double since(const struct timespec *t0)
+static double seconds_since(const struct timespec *t0)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -309,7 +352,7 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
         }
     }
     m->nfiles = j->nfiles;
-    m->seconds = since(&j->t0);
+    m->seconds = seconds_since(&j->t0);
     return KV_OK;
 }
 
@@ -342,6 +385,8 @@ static int commit(job *j, kvault_backup_info *out)
     if (kv_index_add(j->kv->st, j->env, &m, &j->index) != KV_OK)
         kv_log(KV_LOG_ERROR, "warning: backup %s is complete but not in the index of env '%s' "
                "yet (the next prune or gc adds it): %s", j->id, j->env, kv_errmsg());
+    if (j->njournal && kv_index_remove_attempt(j->kv->st, j->env, j->id) != KV_OK)
+        kv_log(KV_LOG_INFO, "journal of backup %s not removed (gc will): %s", j->id, kv_errmsg());
     kv_info_from_manifest(&m, out);
     out->bytes_checksummed = j->bytes_checksummed;
 out:
@@ -361,6 +406,8 @@ static void remove_uploaded(job *j)
         if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
                    j->items[i].key, kv_errmsg());
+    if (j->njournal)
+        kv_index_remove_attempt(j->kv->st, j->env, j->id);
     kv_errset_msg(KV_OK, saved);
 }
 
@@ -371,7 +418,9 @@ static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
     int rc;
     memset(j, 0, sizeof *j);
     j->kv = kv;
+    pthread_mutex_init(&j->jlock, NULL);
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    j->saved_at = j->t0;
     if (opts && (rc = kv_check_version(opts->version, KVAULT_BACKUP_OPTS_VERSION,
                                        "kvault_backup_opts")))
         return rc;
@@ -399,6 +448,8 @@ static void job_free(job *j)
     kv_index_free(&j->index);
     kv_crc_cache_free(j->cache);
     free(j->items);
+    free(j->journal);
+    pthread_mutex_destroy(&j->jlock);
     kv_lock_release(j->lock);
 }
 
@@ -440,7 +491,8 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
         (rc = kv_crc_cache_open(kv->cache_dir, j.src.identity ? j.src.identity : j.src.db_path,
                                 &j.cache)))
         goto out;
-    if (!(j.items = calloc(j.nfiles + 1, sizeof *j.items))) {
+    if (!(j.items = calloc(j.nfiles + 1, sizeof *j.items)) ||
+        !(j.journal = calloc(j.nfiles + 1, sizeof *j.journal))) {
         rc = kv_oom();
         goto out;
     }

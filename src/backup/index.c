@@ -189,6 +189,20 @@ static void normalise(kv_index *ix)
     ix->nf = k + 1;
 }
 
+static int keep_attempt(kv_index *ix, const char *key)
+{
+    char **p = realloc(ix->attempts, (ix->nattempts + 1) * sizeof *p);
+    if (!p)
+        return kv_oom();
+    ix->attempts = p;
+    if (!(p[ix->nattempts] = strdup(key)))
+        return kv_oom();
+    ix->nattempts++;
+    return 0;
+}
+
+/* Entries and catalogs go into ix->sources; attempt journals are read apart
+ * (they name no committed backup and are never compacted). */
 static int collect_source(const char *key, const kv_object_info *info, void *payload)
 {
     kv_index *ix = payload;
@@ -197,7 +211,7 @@ static int collect_source(const char *key, const kv_object_info *info, void *pay
     (void)info;
     base = base ? base + 1 : key;
     if (strncmp(base, "entry-", 6) != 0 && strncmp(base, "catalog-", 8) != 0)
-        return 0;
+        return strncmp(base, "attempt-", 8) == 0 ? keep_attempt(ix, key) : 0;
     if (!(p = realloc(ix->sources, (ix->nsources + 1) * sizeof *p)) || !(p[ix->nsources] = strdup(key))) {
         if (p)
             ix->sources = p;
@@ -224,6 +238,25 @@ static int read_doc(kv_store *st, const char *key, kv_index *ix)
     return rc;
 }
 
+/* The files of an attempt's journal into ix->af. A journal that cannot be
+ * read only costs uploads: it is skipped. */
+static void read_attempt(kv_store *st, const char *key, kv_index *ix)
+{
+    kv_index part = {0};
+    kv_index_file *p;
+    if (read_doc(st, key, &part) != KV_OK ||
+        !(p = realloc(ix->af, (ix->naf + part.nf + 1) * sizeof *p))) {
+        kv_log(KV_LOG_INFO, "skipping the journal '%s': %s", key, kv_errmsg());
+        kv_index_free(&part);
+        return;
+    }
+    ix->af = p;
+    memcpy(ix->af + ix->naf, part.f, part.nf * sizeof *part.f);
+    ix->naf += part.nf;
+    part.nf = 0; /* its files now belong to ix */
+    kv_index_free(&part);
+}
+
 static int read_index(kv_store *st, const char *env, kv_index *ix)
 {
     char *prefix = kv_layout_index_prefix(env);
@@ -236,6 +269,8 @@ static int read_index(kv_store *st, const char *env, kv_index *ix)
         rc = read_doc(st, ix->sources[i], ix);
     if (!rc)
         normalise(ix);
+    for (size_t i = 0; i < ix->nattempts && !rc; i++)
+        read_attempt(st, ix->attempts[i], ix);
     return rc;
 }
 
@@ -247,8 +282,8 @@ static int rebuild(kv_store *st, const char *env, kv_index *out)
     if (rc)
         return rc;
     kv_index_free(out);
-    if (c.n && (rc = kv_index_write_from(st, env, c.m, c.n)) == KV_OK)
-        rc = read_index(st, env, out);
+    if (!c.n || (rc = kv_index_write_from(st, env, c.m, c.n)) == KV_OK)
+        rc = read_index(st, env, out); /* and the attempts' journals */
     kv_catalog_free(&c);
     return rc;
 }
@@ -274,11 +309,17 @@ void kv_index_free(kv_index *ix)
         free(ix->b[i].manifest);
     for (size_t i = 0; i < ix->nf; i++)
         free_file(&ix->f[i]);
+    for (size_t i = 0; i < ix->naf; i++)
+        free_file(&ix->af[i]);
     for (size_t i = 0; i < ix->nsources; i++)
         free(ix->sources[i]);
+    for (size_t i = 0; i < ix->nattempts; i++)
+        free(ix->attempts[i]);
     free(ix->b);
     free(ix->f);
+    free(ix->af);
     free(ix->sources);
+    free(ix->attempts);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -444,4 +485,44 @@ int kv_index_add(kv_store *st, const char *env, const kv_manifest *m, const kv_i
         kv_log(KV_LOG_ERROR, "warning: the index of env '%s' was not compacted: %s", env,
                kv_errmsg());
     return KV_OK;
+}
+
+/* ---- attempt journals ------------------------------------------------------------ */
+
+char *kv_index_attempt_key(const char *env, const char *id)
+{
+    char *prefix = kv_layout_index_prefix(env), *key = NULL;
+    if (prefix && asprintf(&key, "%sattempt-%s.json.zst", prefix, id) < 0)
+        key = NULL;
+    free(prefix);
+    return key;
+}
+
+int kv_index_attempt_id(const char *key, char id[64])
+{
+    const char *base = strrchr(key, '/'), *end;
+    base = base ? base + 1 : key;
+    if (strncmp(base, "attempt-", 8) != 0 || !(end = strstr(base, ".json.zst")) ||
+        (size_t)(end - base - 8) >= 64)
+        return 0;
+    memcpy(id, base + 8, (size_t)(end - base - 8));
+    id[end - base - 8] = '\0';
+    return kv_backup_id_valid(id);
+}
+
+int kv_index_write_attempt(kv_store *st, const char *env, const char *id, const kv_index_file *f,
+                           size_t n)
+{
+    char *key = kv_index_attempt_key(env, id);
+    int rc = key ? put_doc(st, key, NULL, 0, f, n) : kv_oom();
+    free(key);
+    return rc;
+}
+
+int kv_index_remove_attempt(kv_store *st, const char *env, const char *id)
+{
+    char *key = kv_index_attempt_key(env, id);
+    int rc = key ? kv_store_remove(st, key) : kv_oom();
+    free(key);
+    return rc;
 }

@@ -9,6 +9,12 @@
  *   <env>/index/catalog-<id>-<rnd>.json.zst   a compaction: summaries of many
  *                                         backups and every immutable file
  *                                         they hold
+ *   <env>/index/attempt-<id>.json.zst    the journal of a backup in progress:
+ *                                         the immutable files it stored so far,
+ *                                         so that the next backup after it was
+ *                                         killed uploads only what is missing
+ *                                         (removed when it commits; by gc once
+ *                                         older than the grace period)
  *
  * Readers take the union of every catalog and entry present (a listing of
  * <env>/index/ and a bounded number of reads: a backup that finds more than
@@ -50,8 +56,12 @@ typedef struct kv_index {
     size_t nb;
     kv_index_file *f;        /* immutable files of the backups, one per object */
     size_t nf;
+    kv_index_file *af;       /* immutable files of attempts that never committed */
+    size_t naf;
     char **sources;          /* index objects it was read from */
     size_t nsources;
+    char **attempts;         /* attempt journals it read */
+    size_t nattempts;
     size_t nentries;         /* of which entries (the rest are catalogs) */
 } kv_index;
 
@@ -68,6 +78,15 @@ int kv_index_add(kv_store *st, const char *env, const kv_manifest *m, const kv_i
  * catalog and removes every other index object (for prune and gc, under
  * the exclusive lock). */
 int kv_index_write_from(kv_store *st, const char *env, const kv_manifest *ms, size_t n);
+
+/* Writes (replaces) the journal of attempt id: files f[0..n). */
+int kv_index_write_attempt(kv_store *st, const char *env, const char *id, const kv_index_file *f,
+                           size_t n);
+int kv_index_remove_attempt(kv_store *st, const char *env, const char *id);
+/* The key of attempt id's journal (malloc'd, NULL when out of memory), and
+ * the attempt id of a key (0 when key is no journal). */
+char *kv_index_attempt_key(const char *env, const char *id);
+int kv_index_attempt_id(const char *key, char id[64]);
 
 /* The summary of m, as the index keeps it. */
 int kv_index_summary(const kv_manifest *m, kv_index_backup *out);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,11 +162,16 @@ static int list_leases(kv_lock *l, lease_list *out)
     return rc;
 }
 
-/* A lease nobody refreshed in time: its holder died (or is cut off). One
- * that cannot be read counts from its store time, and as exclusive. */
+/* A lease whose holder is gone: one of this host whose process no longer
+ * exists (a backup killed with SIGKILL), or one nobody refreshed in time
+ * (its host died or is cut off). One that cannot be read counts from its
+ * store time, and as exclusive. */
 static int is_stale(const kv_lock *l, const lease *le)
 {
     int64_t seen = le->parsed && le->refreshed_ms > le->mtime_ms ? le->refreshed_ms : le->mtime_ms;
+    if (le->parsed && strcmp(le->host, l->host) == 0 && le->pid > 0 &&
+        kill((pid_t)le->pid, 0) != 0 && errno == ESRCH)
+        return 1;
     return now_ms() - seen > stale_ms(l);
 }
 

@@ -12,8 +12,9 @@
  * same moment at least one sees the other (the stores list what was written
  * before, S3 since 2020 included), so they never both proceed.
  *
- * A lease not refreshed for stale_s seconds belongs to a process that died:
- * exclusive takers remove it. A holder refreshes its lease from a thread
+ * A lease not refreshed for stale_s seconds, or one of this host whose
+ * process no longer exists, belongs to a process that died: exclusive
+ * takers remove it. A holder refreshes its lease from a thread
  * every stale_s / 6; before a backup commits it checks its lease is still
  * there (kv_lock_confirm) and otherwise takes it again, which waits for a
  * prune that took over, so a backup that stalled for longer than stale_s

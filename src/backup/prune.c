@@ -48,7 +48,7 @@ typedef struct gc {
     int dry_run;
     int64_t now;
     kv_catalog catalog;
-    char *keep;             /* per catalog entry: 1 = kept */
+    char *keep;             /* per catalog entry: 1 = kept (NULL for gc: all) */
     const char **refs;      /* objects named by kept manifests, sorted */
     size_t nrefs;
     stored *objs;           /* every object under the prefix */
@@ -225,6 +225,11 @@ static int map_folders(gc *g)
         if (kv_layout_manifest_id(g->catalog.bad[i], id) && (f = find_folder(g, id)))
             f->damaged = 1;
     }
+    for (size_t i = 0; g->keep && i < g->catalog.n; i++) {
+        folder *f = g->keep[i] ? NULL : find_folder(g, g->catalog.m[i].id);
+        if (f)
+            f->removing = 1;
+    }
     return KV_OK;
 }
 
@@ -327,13 +332,10 @@ static int remove_backups(gc *g, kvault_prune_report *out)
     int rc = kept ? KV_OK : kv_oom();
     for (size_t i = 0; i < g->catalog.n && !rc; i++) {
         char *key = NULL;
-        folder *f = find_folder(g, g->catalog.m[i].id);
         if (g->keep[i]) {
             kept[nkept++] = g->catalog.m[i]; /* shallow: the catalog owns it */
             continue;
         }
-        if (f)
-            f->removing = 1;
         out->backups_removed++;
         kv_info("prune: removing backup %s", g->catalog.m[i].id);
         if (!g->dry_run && !(rc = marker_key(g, &g->catalog.m[i], &key)))
@@ -387,12 +389,56 @@ static int load(gc *g, kvault *kv, const char *env, int64_t grace_s, int dry_run
     return kv_catalog_load(kv->st, env, 1, &g->catalog);
 }
 
+static int in_catalog(const gc *g, const char *id)
+{
+    for (size_t i = 0; i < g->catalog.n; i++)
+        if (strcmp(g->catalog.m[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
+static int collect_journal(const char *key, const kv_object_info *info, void *payload)
+{
+    char id[64], ***keys = payload;
+    size_t n = 0;
+    char **p;
+    (void)info;
+    if (!kv_index_attempt_id(key, id))
+        return 0;
+    while (*keys && (*keys)[n])
+        n++;
+    if (!(p = realloc(*keys, (n + 2) * sizeof *p)) || !(p[n] = strdup(key))) {
+        if (p)
+            *keys = p;
+        return kv_oom();
+    }
+    p[n + 1] = NULL;
+    *keys = p;
+    return 0;
+}
+
+/* Journals of attempts that committed since, or that are past the grace
+ * period (their objects go with them). */
+static int sweep_journals(gc *g)
+{
+    char *prefix = kv_layout_index_prefix(g->env), **keys = NULL, id[64];
+    int rc = prefix ? kv_store_list(g->kv->st, prefix, collect_journal, &keys) : kv_oom();
+    for (size_t i = 0; keys && keys[i]; i++) {
+        if (!rc && kv_index_attempt_id(keys[i], id) && (in_catalog(g, id) || old_enough(g, id)))
+            rc = remove_key(g, keys[i]);
+        free(keys[i]);
+    }
+    free(keys);
+    free(prefix);
+    return rc;
+}
+
 static int sweep(gc *g, kvault_gc_report *out)
 {
     int rc = kv_store_list(g->kv->st, g->prefix, collect_object, g);
     if (!rc && !(rc = map_folders(g)) && !(rc = index_references(g)) &&
-        !(rc = remove_objects(g, out)))
-        rc = remove_markers(g);
+        !(rc = remove_objects(g, out)) && !(rc = remove_markers(g)))
+        rc = sweep_journals(g);
     return rc;
 }
 

@@ -197,6 +197,8 @@ struct xfer {
     int err;
     char errmsg[ERRMSG_MAX];
     progress pr;
+    void (*item_done)(const kv_xfer_item *item, void *payload);
+    void *item_payload;
 };
 
 static uint64_t part_off(const item_state *s, uint32_t p)
@@ -315,8 +317,11 @@ static int run_unit(xfer *x, item_state *s, uint32_t p)
     if (!last)
         return KV_OK;
     rc = x->dir->finish(x, s);
-    if (!rc)
+    if (!rc) {
         s->item->status = KV_OK;
+        if (x->item_done)
+            x->item_done(s->item, x->item_payload);
+    }
     return rc;
 }
 
@@ -377,7 +382,8 @@ static int transfer(kv_store *st, const direction *dir, kv_xfer_item *items, siz
                     const kv_xfer_opts *opts,
                     int (*plan)(kv_store *st, const kv_xfer_opts *opts, item_state *s))
 {
-    xfer x = {.st = st, .dir = dir, .n = n};
+    xfer x = {.st = st, .dir = dir, .n = n, .item_done = opts ? opts->item_done : NULL,
+              .item_payload = opts ? opts->item_payload : NULL};
     uint64_t units = 0, total = 0, max_part = 0;
     int rc = KV_OK, workers;
 

@@ -13,6 +13,8 @@
 
 #include "store/store.h"
 
+typedef struct kv_xfer_item kv_xfer_item;
+
 /* Non-zero return: cancel the transfer (it then fails with KV_ECANCELED). */
 typedef int (*kv_xfer_progress_cb)(uint64_t done, uint64_t total, void *payload);
 
@@ -21,6 +23,10 @@ typedef struct kv_xfer_opts {
     uint64_t part_size;       /* 0 = the backend's plan default */
     kv_xfer_progress_cb progress; /* may be NULL */
     void *progress_payload;
+    /* Called on a worker thread as each item completes (status KV_OK,
+     * crc32c set); may be NULL. */
+    void (*item_done)(const kv_xfer_item *item, void *payload);
+    void *item_payload;
 } kv_xfer_opts;
 
 /* Bytes of part buffers in flight for the whole process; 0 = for each
@@ -29,7 +35,7 @@ typedef struct kv_xfer_opts {
 void kv_xfer_set_memory_budget(uint64_t bytes);
 
 /* One file to move. Inputs are set by the caller; outputs by the engine. */
-typedef struct kv_xfer_item {
+struct kv_xfer_item {
     const char *local_path;   /* in: file to read (upload) or write (download);
                                  NULL on download = read and check only */
     const char *key;          /* in: object key in the store */
@@ -41,7 +47,7 @@ typedef struct kv_xfer_item {
     int status;               /* out: KV_OK or the failure */
     int started;              /* out: the engine began moving it (so a
                                  failed upload may have left an object) */
-} kv_xfer_item;
+};
 
 /* Uploads every item. Returns KV_OK when all succeeded; otherwise the first
  * failure's code with its message set on the calling thread (the message

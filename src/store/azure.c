@@ -857,6 +857,7 @@ out:
 }
 
 const kv_store_ops kv_azure_ops = {
+    .version = KV_STORE_OPS_VERSION,
     .scheme = "az",
     .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST_MD5,
     .min_part = AZ_MIN_BLOCK,

@@ -1600,6 +1600,7 @@ out:
 }
 
 const kv_store_ops kv_gcs_ops = {
+    .version = KV_STORE_OPS_VERSION,
     .scheme = "gs",
     .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,
     .min_part = GCS_CHUNK_UNIT,

@@ -1278,6 +1278,7 @@ out:
 /* The same backend under both schemes. */
 #define HDFS_OPS(scheme_name)                                   \
     {                                                           \
+        .version = KV_STORE_OPS_VERSION,                        \
         .scheme = scheme_name,                                  \
         .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,            \
         .min_part = HDFS_MIN_PART,                              \

@@ -56,6 +56,8 @@
 #define S3_MAX_PARTS 10000
 #define MAX_HEADERS 16
 
+extern const kv_store_ops kv_s3_ops;
+
 typedef struct s3_store {
     kv_store base;
     kv_http *http;
@@ -748,9 +750,12 @@ int kv_s3_list_uploads(kv_store *st, const char *prefix, kv_s3_upload_cb cb, voi
 {
     s3_store *s = (s3_store *)st;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    char *p = full_key(s, prefix), *key_marker = NULL, *id_marker = NULL;
+    char *p = NULL, *key_marker = NULL, *id_marker = NULL;
     xmlDoc *doc = NULL;
-    int rc = p ? KV_OK : kv_oom(), more = 1;
+    int rc = kv_store_check_backend(st, &kv_s3_ops, "kv_s3_list_uploads"), more = 1;
+
+    if (rc == KV_OK && !(p = full_key(s, prefix)))
+        rc = kv_oom();
 
     while (rc == KV_OK && more) {
         kv_http_header q[4] = {{"uploads", ""}, {"prefix", p}};
@@ -790,9 +795,12 @@ int kv_s3_list_parts(kv_store *st, const char *key, const char *upload_id, uint3
 {
     s3_store *s = (s3_store *)st;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    char *k = full_key(s, key), marker[16] = "", size[32];
+    char *k = NULL, marker[16] = "", size[32];
     xmlDoc *doc = NULL;
-    int rc = k ? KV_OK : kv_oom(), more = 1;
+    int rc = kv_store_check_backend(st, &kv_s3_ops, "kv_s3_list_parts"), more = 1;
+
+    if (rc == KV_OK && !(k = full_key(s, key)))
+        rc = kv_oom();
 
     *parts = 0;
     *bytes = 0;
@@ -1107,6 +1115,7 @@ out:
 }
 
 const kv_store_ops kv_s3_ops = {
+    .version = KV_STORE_OPS_VERSION,
     .scheme = "s3",
     .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | KV_CAP_DIGEST_SHA256,
     .min_part = S3_MIN_PART,

@@ -13,7 +13,7 @@ violation() { echo "layer violation: $*"; fail=1; }
 declare -A allowed=(
   [util]="util/"
   [http]="util/ http/"
-  [store]="util/ http/ store/store.h"
+  [store]="util/ http/ store/store.h store/bucket.h"
   [transfer]="util/ store/store.h transfer/"
   [backup]="util/ store/store.h transfer/ backup/"
 )

@@ -8,13 +8,17 @@
 
 #include "util/err.h"
 
-int kv_bucket_init(kv_bucket *b, const kv_url *url)
+int kv_bucket_open(kv_bucket *b, const kv_url *url, const kv_store_opts *o, kv_http **http)
 {
+    kv_http_opts ho = {.connect_timeout_s = o->connect_timeout_s,
+                       .stall_timeout_s = o->stall_timeout_s};
     b->bucket = strdup(url->host);
     b->root = strdup(url->path);
     if (asprintf(&b->name, "%s://%s/", url->scheme, url->host) < 0)
         b->name = NULL;
-    return b->bucket && b->root && b->name ? KV_OK : kv_oom();
+    if (!b->bucket || !b->root || !b->name)
+        return kv_oom();
+    return kv_http_new(&ho, http);
 }
 
 void kv_bucket_free(kv_bucket *b)
@@ -62,11 +66,4 @@ int kv_pages(kv_page_fn page, void *ctx)
     } while (rc == KV_OK && token && *token);
     free(token);
     return rc;
-}
-
-int kv_bucket_http(const kv_store_opts *o, kv_http **out)
-{
-    kv_http_opts ho = {.connect_timeout_s = o->connect_timeout_s,
-                       .stall_timeout_s = o->stall_timeout_s};
-    return kv_http_new(&ho, out);
 }

@@ -2,7 +2,7 @@
  * What the object-service backends (S3, Azure, GCS) share besides the
  * request path (http/service.h): the bucket (or container) and the store's
  * root prefix in it, the keys and names made from them, part numbers, the
- * paging loop of listings, and an HTTP client with the store's timeouts.
+ * paging loop of listings.
  * Not a backend: any backend may include it.
  */
 #ifndef KV_STORE_BUCKET_H
@@ -19,8 +19,9 @@ typedef struct kv_bucket {
     char *name;         /* "s3://bucket/": messages name objects after it */
 } kv_bucket;
 
-/* From a URL scheme://bucket/root. */
-int kv_bucket_init(kv_bucket *b, const kv_url *url);
+/* From a URL scheme://bucket/root, with an HTTP client that keeps the
+ * store's connect and stall timeouts. */
+int kv_bucket_open(kv_bucket *b, const kv_url *url, const kv_store_opts *o, kv_http **http);
 void kv_bucket_free(kv_bucket *b);
 
 /* The name in the bucket of a store key, "root/key" (key at the top). Also
@@ -43,8 +44,5 @@ int kv_bucket_missing_part(const kv_bucket *b, const char *key, uint32_t n);
  * (malloc'd), or NULL (or "") after the last page. */
 typedef int (*kv_page_fn)(void *ctx, const char *token, char **next);
 int kv_pages(kv_page_fn page, void *ctx);
-
-/* An HTTP client with the store's connect and stall timeouts. */
-int kv_bucket_http(const kv_store_opts *o, kv_http **out);
 
 #endif

@@ -766,11 +766,9 @@ static int s3_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
     s = calloc(1, sizeof *s);
     if (!s)
         return kv_oom();
-    rc = kv_bucket_init(&s->b, url);
+    rc = kv_bucket_open(&s->b, url, opts, &s->svc.http);
     if (rc == KV_OK)
         rc = load_settings(s, opts);
-    if (rc == KV_OK)
-        rc = kv_bucket_http(opts, &s->svc.http);
     if (rc) {
         s3_close(&s->base);
         return rc;

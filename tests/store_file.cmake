@@ -15,6 +15,11 @@ kv_store_test_exe(test_plan)
 add_test(NAME test_plan COMMAND test_plan)
 set_tests_properties(test_plan PROPERTIES LABELS unit TIMEOUT 120)
 
+# The backend contract: run-time registration of a backend outside the tree.
+kv_store_test_exe(test_registry)
+add_test(NAME test_registry COMMAND test_registry)
+set_tests_properties(test_registry PROPERTIES LABELS unit TIMEOUT 60)
+
 kv_store_test_exe(test_transfer)
 add_test(NAME test_transfer COMMAND test_transfer)
 set_tests_properties(test_transfer PROPERTIES LABELS unit TIMEOUT 300)

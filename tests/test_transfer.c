@@ -276,7 +276,7 @@ struct kv_upload {
 /* Each digest present exactly when the store's caps ask for it, and right. */
 static void check_digest(fake *f, const void *buf, size_t len, const kv_digest *d)
 {
-    unsigned caps = f->base.ops->caps;
+    unsigned caps = kv_store_caps(&f->base);
     unsigned char md5[16], sha256[32];
     pthread_mutex_lock(&f->lock);
     if (!d) {
@@ -357,6 +357,7 @@ static void fake_abort(kv_upload *up)
     {                                                                                      \
         .scheme = "fake", .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | (caps_),           \
         .min_part = MIB, .max_part = 64 * MIB, .max_parts = 1000, .put = fake_put,         \
+        .version = KV_STORE_OPS_VERSION,                                                   \
         .upload_begin = fake_begin, .upload_part = fake_part,                              \
         .upload_complete = fake_complete, .upload_abort = fake_abort,                      \
     }

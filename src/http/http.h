@@ -90,6 +90,10 @@ void kv_http_url_for_message(const char *url, char *out, size_t outsz);
  * else KV_ERR. */
 int kv_http_status_code(long status);
 
+/* A name for an error status whose reply carries no code (a HEAD):
+ * "NotFound", "Forbidden", ..., "HTTP error" for the rest. */
+const char *kv_http_status_name(long status);
+
 /* Checks that a 206 reply's Content-Range starts at off; otherwise fails
  * with KV_ECORRUPT: "<what>: asked for bytes from <off>, the server sent
  * range '<Content-Range>'". */

@@ -23,6 +23,19 @@ int kv_http_status_code(long status)
     }
 }
 
+const char *kv_http_status_name(long status)
+{
+    switch (status) {
+    case 400: return "BadRequest";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 409: return "Conflict";
+    case 412: return "PreconditionFailed";
+    case 503: return "ServiceUnavailable";
+    default: return "HTTP error";
+    }
+}
+
 int kv_http_check_content_range(const kv_http_resp *resp, uint64_t off, const char *what)
 {
     const char *cr = kv_http_resp_header(resp, "Content-Range");

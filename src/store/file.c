@@ -540,6 +540,7 @@ static void file_close(kv_store *st)
 }
 
 const kv_store_ops kv_file_ops = {
+    .version = KV_STORE_OPS_VERSION,
     .scheme = "file",
     .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,
     .min_part = MIB,

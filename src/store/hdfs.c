@@ -1804,6 +1804,7 @@ out:
 /* The same backend under WebHDFS's schemes (swebhdfs: HTTPS). */
 #define HDFS_OPS(scheme_name)                                   \
     {                                                           \
+        .version = KV_STORE_OPS_VERSION,                        \
         .scheme = scheme_name,                                  \
         .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,            \
         .min_part = HDFS_MIN_PART,                              \

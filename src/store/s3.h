@@ -1,6 +1,7 @@
 /* What the S3 backend offers beyond kv_store_ops: listing in-progress
  * multipart uploads and their parts, for tests and clean-up tools. Both take
- * a store opened from an s3:// URL; keys are relative to its root prefix. */
+ * a store opened from an s3:// URL (any other store is KV_EINVAL); keys are
+ * relative to its root prefix. */
 #ifndef KV_STORE_S3_H
 #define KV_STORE_S3_H
 

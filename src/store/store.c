@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <errno.h>
-#include <strings.h>
-#include <unistd.h>
+#include <ctype.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -19,6 +17,7 @@
 #define DEFAULT_PART (8 * MIB)
 #define BACKOFF_BASE_MS 200.0
 #define BACKOFF_CAP_MS 10000.0
+#define MAX_REGISTERED 32
 
 extern const kv_store_ops kv_file_ops;
 extern const kv_store_ops kv_s3_ops;
@@ -28,67 +27,114 @@ extern const kv_store_ops kv_swebhdfs_ops;
 extern const kv_store_ops kv_azure_ops;
 extern const kv_store_ops kv_gcs_ops;
 
-/* Every backend, by scheme. A new backend adds its table here:
- * `extern const kv_store_ops kv_s3_ops;` above and `&kv_s3_ops,` below. */
-static const kv_store_ops *const backends[] = {
+/* The built-in backends, registered statically. */
+static const kv_store_ops *const builtin[] = {
     &kv_file_ops,
     &kv_s3_ops,
     &kv_hdfs_ops,
     &kv_webhdfs_ops, /* the same backend, under WebHDFS's own scheme */
-    &kv_swebhdfs_ops, /* and WebHDFS over HTTPS */
+    &kv_swebhdfs_ops, /* and over HTTPS */
     &kv_azure_ops,
     &kv_gcs_ops,
 };
 
+/* Backends registered at run time (kv_store_register). */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static const kv_store_ops *registered[MAX_REGISTERED];
+static size_t nregistered;
+
+static const kv_store_ops *find_backend(const char *scheme)
+{
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(builtin[i]->scheme, scheme) == 0)
+            return builtin[i];
+    for (size_t i = 0; i < nregistered; i++)
+        if (strcmp(registered[i]->scheme, scheme) == 0)
+            return registered[i];
+    return NULL;
+}
+
 const kv_store_ops *kv_store_backend(const char *scheme)
 {
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->scheme, scheme) == 0)
-            return backends[i];
-    return NULL;
+    const kv_store_ops *ops;
+    pthread_mutex_lock(&registry_lock);
+    ops = find_backend(scheme);
+    pthread_mutex_unlock(&registry_lock);
+    return ops;
 }
 
-/* ---- settings ------------------------------------------------------------- */
-
-const char *kv_opt_str(const kv_store_opts *o, const char *name)
+static int check_version(const kv_store_ops *ops)
 {
-    for (size_t i = o ? o->nsettings : 0; i-- > 0;)
-        if (o->settings[i].name && strcmp(o->settings[i].name, name) == 0)
-            return o->settings[i].value && *o->settings[i].value ? o->settings[i].value : NULL;
-    return NULL;
+    if (ops->version == KV_STORE_OPS_VERSION)
+        return KV_OK;
+    return kv_seterr(KV_EINVAL, "store backend '%s': kv_store_ops version %u, this kvault "
+                     "knows version %u", ops->scheme ? ops->scheme : "(no scheme)",
+                     ops->version, KV_STORE_OPS_VERSION);
 }
 
-int kv_opt_int(const kv_store_opts *o, const char *name, int fallback)
+static int valid_scheme(const char *scheme)
 {
-    const char *v = kv_opt_str(o, name);
-    char *end;
-    long n;
-    if (!v)
-        return fallback;
-    errno = 0;
-    n = strtol(v, &end, 10);
-    return errno || *end || n < 1 || n > 1000000 ? fallback : (int)n;
+    size_t n = scheme ? strlen(scheme) : 0;
+    if (n == 0 || n >= sizeof ((kv_url *)NULL)->scheme || !islower((unsigned char)scheme[0]))
+        return 0;
+    for (; *scheme; scheme++)
+        if (!islower((unsigned char)*scheme) && !isdigit((unsigned char)*scheme) &&
+            !strchr("+-.", *scheme))
+            return 0;
+    return 1;
 }
 
-int kv_opt_flag(const kv_store_opts *o, const char *name, int fallback)
+/* What kv_store_register checks of a table besides its version. */
+static int check_table(const kv_store_ops *ops)
 {
-    const char *v = kv_opt_str(o, name);
-    if (!v)
-        return fallback;
-    return !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0);
-}
-
-int kv_opt_ca_file(const kv_store_opts *o, const char *cloud_var, const char **out)
-{
-    const char *names[] = {cloud_var, "SSL_CERT_FILE", "CURL_CA_BUNDLE"}, *from = "ca_file";
-    *out = o->ca_file;
-    for (size_t i = 0; i < 3 && !*out; i++)
-        if (names[i] && (*out = kv_opt_str(o, names[i])))
-            from = names[i];
-    if (*out && access(*out, R_OK) != 0)
-        return kv_seterr_errno(KV_EINVAL, errno, "%s='%s': cannot read the CA certificates", from,
-                               *out);
+    int multipart = (ops->caps & KV_CAP_MULTIPART) != 0;
+    if (!valid_scheme(ops->scheme))
+        return kv_seterr(KV_EINVAL, "store backend: scheme '%s' is not 1-15 lower-case "
+                         "letters, digits, '+', '-' or '.'", ops->scheme ? ops->scheme : "");
+    if (!ops->open || !ops->put || !ops->get || !ops->stat || !ops->list || !ops->remove ||
+        !ops->close)
+        return kv_seterr(KV_EINVAL, "store backend '%s': open, put, get, stat, list, remove "
+                         "and close are required", ops->scheme);
+    if (multipart && (!ops->upload_begin || !ops->upload_part || !ops->upload_complete ||
+                      !ops->upload_abort))
+        return kv_seterr(KV_EINVAL, "store backend '%s': KV_CAP_MULTIPART without every "
+                         "upload method", ops->scheme);
     return KV_OK;
+}
+
+int kv_store_register(const kv_store_ops *ops)
+{
+    int rc = ops ? check_version(ops) : kv_seterr(KV_EINVAL, "store backend: no table");
+    if (rc == KV_OK)
+        rc = check_table(ops);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&registry_lock);
+    if (find_backend(ops->scheme))
+        rc = kv_seterr(KV_EEXIST, "store backend '%s': the scheme is taken", ops->scheme);
+    else if (nregistered == MAX_REGISTERED)
+        rc = kv_seterr(KV_EINVAL, "store backend '%s': more than %d backends registered",
+                       ops->scheme, MAX_REGISTERED);
+    else
+        registered[nregistered++] = ops;
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
+int kv_store_check_backend(const kv_store *st, const kv_store_ops *ops, const char *what)
+{
+    if (st && st->ops == ops)
+        return KV_OK;
+    if (!st)
+        return kv_seterr(KV_EINVAL, "%s: no store", what);
+    return kv_seterr(KV_EINVAL, "%s: store '%s://%s%s%s' is not one of the '%s' backend", what,
+                     st->url.scheme, st->url.host, *st->url.host ? "/" : "", st->url.path,
+                     ops->scheme);
+}
+
+unsigned kv_store_caps(const kv_store *st)
+{
+    return st->ops->caps;
 }
 
 /* One allocation holding a copy of in's strings, so the store owns them. */
@@ -155,6 +201,8 @@ int kv_store_open(const char *url, const kv_store_opts *opts, kv_store **out)
         rc = kv_seterr(KV_EUNSUPPORTED, "store URL '%s': no backend for scheme '%s'", url, u.scheme);
         goto out;
     }
+    if ((rc = check_version(ops)))
+        goto out;
     if ((rc = copy_opts(opts ? opts : &none, &o, &block)))
         goto out;
     fill_defaults(&o);
@@ -229,6 +277,12 @@ int kv_plan_parts(const kv_store_ops *ops, uint64_t size, uint64_t wanted,
     *part_size = ps;
     *parts = (uint32_t)n;
     return KV_OK;
+}
+
+int kv_store_plan_parts(const kv_store *st, uint64_t size, uint64_t wanted,
+                        uint64_t *part_size, uint32_t *parts)
+{
+    return kv_plan_parts(st->ops, size, wanted, part_size, parts);
 }
 
 /* ---- retries -------------------------------------------------------------- */

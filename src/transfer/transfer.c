@@ -436,12 +436,12 @@ static void upload_context(const item_state *s, char *out, size_t n)
 
 static int upload_plan(kv_store *st, const kv_xfer_opts *opts, item_state *s)
 {
-    if (!(st->ops->caps & KV_CAP_MULTIPART)) {
+    if (!(kv_store_caps(st) & KV_CAP_MULTIPART)) {
         s->part_size = s->item->size;
         s->parts = 1;
         return KV_OK;
     }
-    return kv_plan_parts(st->ops, s->item->size, opts ? opts->part_size : 0, &s->part_size,
+    return kv_store_plan_parts(st, s->item->size, opts ? opts->part_size : 0, &s->part_size,
                          &s->parts);
 }
 
@@ -516,8 +516,8 @@ static int upload_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t len
     if (rc)
         return rc;
     s->crcs[p] = kv_crc32c(0, buf, len);
-    if (x->st->ops->caps & (KV_CAP_DIGEST_MD5 | KV_CAP_DIGEST_SHA256)) {
-        rc = fill_digest(x->st->ops->caps, buf, len, s->crcs[p], &digest);
+    if (kv_store_caps(x->st) & (KV_CAP_DIGEST_MD5 | KV_CAP_DIGEST_SHA256)) {
+        rc = fill_digest(kv_store_caps(x->st), buf, len, s->crcs[p], &digest);
         if (rc)
             return rc;
         d = &digest;
@@ -574,12 +574,12 @@ static void download_context(const item_state *s, char *out, size_t n)
 static int download_plan(kv_store *st, const kv_xfer_opts *opts, item_state *s)
 {
     kv_xfer_item *it = s->item;
-    if (!(st->ops->caps & KV_CAP_RANGE_GET)) {
+    if (!(kv_store_caps(st) & KV_CAP_RANGE_GET)) {
         s->part_size = it->size;
         s->parts = 1;
         return KV_OK;
     }
-    return kv_plan_parts(st->ops, it->size, opts ? opts->part_size : 0, &s->part_size,
+    return kv_store_plan_parts(st, it->size, opts ? opts->part_size : 0, &s->part_size,
                          &s->parts);
 }
 
@@ -805,12 +805,12 @@ static int cat_plan(kv_store *st, const char *key, const kv_xfer_opts *opts, cat
     if (rc)
         return rc;
     c->size = info.size;
-    if (!(st->ops->caps & KV_CAP_RANGE_GET)) {
+    if (!(kv_store_caps(st) & KV_CAP_RANGE_GET)) {
         c->part_size = info.size;
         c->parts = 1;
         return KV_OK;
     }
-    return kv_plan_parts(st->ops, info.size, opts ? opts->part_size : 0, &c->part_size,
+    return kv_store_plan_parts(st, info.size, opts ? opts->part_size : 0, &c->part_size,
                          &c->parts);
 }
 

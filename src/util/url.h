@@ -2,13 +2,8 @@
 #ifndef KV_UTIL_URL_H
 #define KV_UTIL_URL_H
 
-typedef struct kv_url {
-    char scheme[16];   /* "file", "s3", "az", "gs", "hdfs", ... lower case */
-    char *host;        /* bucket, container, namenode host; "" for file */
-    int port;          /* 0 when not given */
-    char *path;        /* file: absolute path; others: key prefix without
-                          leading or trailing '/', possibly "" */
-} kv_url;
+/* kv_url is part of the backend contract (a backend is opened with one). */
+#include "kvault/sys/store.h"
 
 /* Parses text into out (free with kv_url_free). A string without "://" is a
  * local path, made absolute against the current directory. */

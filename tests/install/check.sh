@@ -141,7 +141,9 @@ case_layout() {
     # The shared library exports exactly the functions the public headers
     # declare.
     local api exported
-    api=$(grep -rhoE '\bkvault_[a-z0-9_]*\(' "$P/include" | tr -d '(' | sort -u)
+    # (prototypes start a line: "int kvault_open(", "int kv_store_register(")
+    api=$(grep -rhoE '^[a-z][a-z0-9_ *]*\b(kvault|kv)_[a-z0-9_]+\(' "$P/include" |
+        grep -oE '(kvault|kv)_[a-z0-9_]+\($' | tr -d '(' | sort -u)
     exported=$(nm -D --defined-only "$LIB/libkvault.so" | awk '{print $NF}' | sort -u)
     [[ -n $api ]] || fail "found no functions in the installed headers"
     diff <(echo "$api") <(echo "$exported") >"$T/exports.diff" ||

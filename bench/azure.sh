@@ -24,7 +24,7 @@ BLOCK=${3:-8M}
 DIR=${KV_BENCH_DIR:-/tmp/kvault-azbench}
 B=$(realpath -m "${KV_BUILD_DIR:-build}")
 KVAULT=$B/kvault
-JS=$PWD/tests/azure_interop.js
+JS=$PWD/tests/servers/azure_interop.js
 CONTAINER=bench
 
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }

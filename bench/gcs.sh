@@ -73,9 +73,9 @@ check "$DIR/back"
 measure "kvault down (4 workers, 64M ranges)" "$KVAULT" cp -q --workers 4 --part-size 64M \
     "$URL/kvault" "$DIR/back"
 check "$DIR/back"
-measure "@google-cloud/storage up (resumable)" node tests/gcs_interop.js upload kvtest bench/node \
+measure "@google-cloud/storage up (resumable)" node tests/servers/gcs_interop.js upload kvtest bench/node \
     "$DIR/file" resumable
-measure "@google-cloud/storage down" node tests/gcs_interop.js download kvtest bench/node "$DIR/back"
+measure "@google-cloud/storage down" node tests/servers/gcs_interop.js download kvtest bench/node "$DIR/back"
 check "$DIR/back"
 # rclone cannot upload to this emulator: its multipart bodies are refused
 # ("Missing content type") and its resumable chunks would be cut short at the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kvault against the WebHDFS test server (tests/webhdfs_server.py): upload
+# kvault against the WebHDFS test server (tests/servers/webhdfs_server.py): upload
 # and download throughput, client CPU per GiB and peak RSS, one stream
 # against parts written in parallel and joined with CONCAT.
 #
@@ -39,11 +39,11 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 SERVER=$DIR/server
 cleanup() {
-    sh tests/webhdfs.sh stop "$SERVER" || true
+    sh tests/servers/webhdfs.sh stop "$SERVER" || true
     [[ ${KV_BENCH_KEEP:-0} == 1 ]] || rm -rf "$DIR"
 }
 trap cleanup EXIT
-sh tests/webhdfs.sh start "$SERVER"   # Hadoop's defaults: 128 MiB blocks
+sh tests/servers/webhdfs.sh start "$SERVER"   # Hadoop's defaults: 128 MiB blocks
 . "$SERVER/env"
 URL=hdfs://$KV_HDFS_NN/bench
 TICKS=$(getconf CLK_TCK)

@@ -21,7 +21,7 @@ KV_SCRIPT=gcs-emulator.sh
 # shellcheck source=scripts/server-lib.sh
 . "$(dirname "$0")/server-lib.sh"
 
-FIREBASE_VERSION=15.34.2 # tests/gcs_emulator.js uses its internals: keep pinned
+FIREBASE_VERSION=15.34.2 # tests/servers/gcs_emulator.js uses its internals: keep pinned
 STORAGE_SDK_VERSION=8.4.0
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KV_NODE_DIR=${KV_NODE_DIR:-$REPO/.cache/node}
@@ -50,7 +50,7 @@ start() {
     port=$(free_port)
     # TMPDIR keeps the emulator's blob files under DIR
     TMPDIR="$DIR/tmp" NODE_PATH="$KV_NODE_DIR/node_modules" \
-        setsid node "$REPO/tests/gcs_emulator.js" "$port" </dev/null >"$DIR/emulator.out" 2>&1 &
+        setsid node "$REPO/tests/servers/gcs_emulator.js" "$port" </dev/null >"$DIR/emulator.out" 2>&1 &
     pid=$!
     echo $pid >"$DIR/pids"
     for ((i = 0; i < 300; i++)); do

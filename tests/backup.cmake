@@ -1,8 +1,8 @@
 # Backup layer: manifest parsing (unit) and end-to-end backups of real
 # RocksDB databases through the public API (e2e).
 function(kv_backup_test name label)
-  add_executable(${name} tests/${name}.c)
-  target_include_directories(${name} PRIVATE src tests ${ROCKSDB_INCLUDE})
+  kv_test_executable(${name})
+  target_include_directories(${name} PRIVATE src tests/support ${ROCKSDB_INCLUDE})
   target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
   target_link_libraries(${name} PRIVATE kvault_core)
   add_test(NAME ${name} COMMAND ${name})

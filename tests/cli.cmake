@@ -1,19 +1,19 @@
 # End-to-end tests of the kvault command against a local store. Each case of
-# tests/cli_test.sh runs in its own temporary directory.
+# tests/cli/cli_test.sh runs in its own temporary directory.
 foreach(case usage backup_restore objects errors sigkill prune)
   add_test(NAME cli_${case}
-    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_test.sh
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/cli_test.sh
             $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> ${case})
   set_tests_properties(cli_${case} PROPERTIES LABELS cli TIMEOUT 300)
 endforeach()
 
 # Source safety: real databases of an application with its own merge
 # operator, comparator and WAL directory, one that keeps writing, one held
-# open, read-only sources and operator mistakes (tests/cli_source_test.sh).
+# open, read-only sources and operator mistakes (tests/cli/cli_source_test.sh).
 foreach(case merge_wal comparator wal_dir running_writer restore_live readonly_source
         operator_errors)
   add_test(NAME cli_source_${case}
-    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli_source_test.sh
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/cli_source_test.sh
             $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-testapp> ${case})
   set_tests_properties(cli_source_${case} PROPERTIES LABELS cli TIMEOUT 300)
 endforeach()
@@ -21,6 +21,6 @@ endforeach()
 # A real application's database: the Ceph monitor's store.db (Ceph's own
 # RocksDB 6.x), backed up while the monitor runs and after it stops.
 add_test(NAME ceph_mon_store
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/ceph_mon_test.sh $<TARGET_FILE:kvault>
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/ceph_mon_test.sh $<TARGET_FILE:kvault>
           ${CMAKE_CURRENT_SOURCE_DIR}/scripts/rgw.sh)
 set_tests_properties(ceph_mon_store PROPERTIES LABELS "cli;ceph" TIMEOUT 300)

@@ -1,17 +1,17 @@
 # Google Cloud Storage: tests against two servers that the fixtures start and
 # stop: Google's own emulator (npm firebase-tools, scripts/gcs-emulator.sh)
 # for what it serves faithfully, and the project's server
-# (tests/gcs_server.py, tests/gcs_server.sh) for what it does not: resumable
+# (tests/servers/gcs_server.py, tests/servers/gcs_server.sh) for what it does not: resumable
 # chunks, status queries, compose, preconditions, digest checks and OAuth.
 # docs/gcs.md has the table of which behaviour is checked where.
 set(KV_GCS_EMU_DIR ${CMAKE_BINARY_DIR}/gcs-emulator)
 set(KV_GCS_SRV_DIR ${CMAKE_BINARY_DIR}/gcs-server)
 set(KV_GCS_BUCKET kvtest)
-set(KV_GCS_JS ${CMAKE_SOURCE_DIR}/tests/gcs_interop.js)
-set(KV_GCS_ENV ${CMAKE_SOURCE_DIR}/tests/with_gcs_env.sh)
+set(KV_GCS_JS ${CMAKE_SOURCE_DIR}/tests/servers/gcs_interop.js)
+set(KV_GCS_ENV ${CMAKE_SOURCE_DIR}/tests/servers/with_gcs_env.sh)
 
 # The project's server pinned by its own unit tests (no fixture needed).
-add_test(NAME test_gcs_server COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_gcs_server.py)
+add_test(NAME test_gcs_server COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/servers/test_gcs_server.py)
 set_tests_properties(test_gcs_server PROPERTIES LABELS "unit;gcs" TIMEOUT 120)
 
 # ---- fixtures: one emulator and one server for all gcs-labelled tests -------
@@ -25,14 +25,14 @@ set_tests_properties(gcs_emulator_stop PROPERTIES FIXTURES_CLEANUP gcs_emulator 
   TIMEOUT 60)
 
 add_test(NAME gcs_server_start COMMAND sh -c "\"$1\" stop \"$2\" && \"$1\" start \"$2\""
-  sh ${CMAKE_SOURCE_DIR}/tests/gcs_server.sh ${KV_GCS_SRV_DIR})
+  sh ${CMAKE_SOURCE_DIR}/tests/servers/gcs_server.sh ${KV_GCS_SRV_DIR})
 set_tests_properties(gcs_server_start PROPERTIES FIXTURES_SETUP gcs_server LABELS gcs TIMEOUT 60)
-add_test(NAME gcs_server_stop COMMAND ${CMAKE_SOURCE_DIR}/tests/gcs_server.sh stop
+add_test(NAME gcs_server_stop COMMAND ${CMAKE_SOURCE_DIR}/tests/servers/gcs_server.sh stop
   ${KV_GCS_SRV_DIR})
 set_tests_properties(gcs_server_stop PROPERTIES FIXTURES_CLEANUP gcs_server LABELS gcs TIMEOUT 60)
 
 # kv_gcs_server_test(NAME MODE TIMEOUT COMMAND...): a test that needs both
-# servers, run with tests/with_gcs_env.sh MODE.
+# servers, run with tests/servers/with_gcs_env.sh MODE.
 function(kv_gcs_server_test name mode timeout)
   add_test(NAME ${name} COMMAND ${KV_GCS_ENV} ${mode} ${KV_GCS_EMU_DIR} ${KV_GCS_SRV_DIR} ${ARGN})
   set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED "gcs_emulator;gcs_server"
@@ -62,9 +62,9 @@ kv_gcs_server_test(conformance_gcs_server_resumable server 600 env
   $<TARGET_FILE:conformance> gs://${KV_GCS_BUCKET}/conformance-resumable)
 
 # End to end through the public API, faults, tokens, credentials, interop.
-add_executable(test_gcs tests/test_gcs.c)
-target_include_directories(test_gcs PRIVATE src tests ${ROCKSDB_INCLUDE})
+add_executable(test_gcs tests/e2e/test_gcs.c)
+target_include_directories(test_gcs PRIVATE src tests/support ${ROCKSDB_INCLUDE})
 target_compile_definitions(test_gcs PRIVATE _GNU_SOURCE)
 target_link_libraries(test_gcs PRIVATE kvault_core)
 kv_gcs_server_test(test_gcs both 600 $<TARGET_FILE:test_gcs> gs://${KV_GCS_BUCKET}/e2e ${KV_GCS_JS})
-target_sources(test_gcs PRIVATE tests/e2e_db.c)
+target_sources(test_gcs PRIVATE tests/support/e2e_db.c)

@@ -1,5 +1,5 @@
 # HDFS: the WebHDFS test server's own tests, and the hdfs backend against
-# that server, started on free ports by fixtures (tests/webhdfs.sh) and
+# that server, started on free ports by fixtures (tests/servers/webhdfs.sh) and
 # stopped afterwards. One server as Hadoop's NameNode + DataNode, one in
 # HttpFS mode. Block size 1 MiB, so that 1 MiB parts are whole blocks and
 # multipart uploads go through CONCAT; listing pages of 50 entries.
@@ -9,14 +9,14 @@ set(KV_HDFS_SERVER_ARGS --block-size 1048576 --batch-size 50 --token kvtesttoken
   --token kvfrank=frank --token-files)
 
 add_test(NAME test_webhdfs_server
-  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/test_webhdfs_server.py)
+  COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/servers/test_webhdfs_server.py)
 set_tests_properties(test_webhdfs_server PROPERTIES LABELS hdfs TIMEOUT 300)
 
 # kv_hdfs_fixture(NAME DIR ARGS...): start/stop tests for one server.
 function(kv_hdfs_fixture name dir)
-  add_test(NAME ${name}_start COMMAND sh ${CMAKE_SOURCE_DIR}/tests/webhdfs.sh start ${dir} ${ARGN})
+  add_test(NAME ${name}_start COMMAND sh ${CMAKE_SOURCE_DIR}/tests/servers/webhdfs.sh start ${dir} ${ARGN})
   set_tests_properties(${name}_start PROPERTIES FIXTURES_SETUP ${name} LABELS hdfs TIMEOUT 60)
-  add_test(NAME ${name}_stop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/webhdfs.sh stop ${dir})
+  add_test(NAME ${name}_stop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/servers/webhdfs.sh stop ${dir})
   set_tests_properties(${name}_stop PROPERTIES FIXTURES_CLEANUP ${name} LABELS hdfs TIMEOUT 60)
 endfunction()
 
@@ -35,7 +35,7 @@ kv_hdfs_fixture(httpfs_composite ${CMAKE_BINARY_DIR}/httpfs-composite ${KV_HDFS_
 # Tests of one server run one at a time: some switch the server's modes
 # (a corrupted checksum, a failover) that a concurrent test would see.
 function(kv_hdfs_server_test name fixture dir timeout)
-  add_test(NAME ${name} COMMAND ${CMAKE_SOURCE_DIR}/tests/with_webhdfs_env.sh ${dir} ${ARGN})
+  add_test(NAME ${name} COMMAND ${CMAKE_SOURCE_DIR}/tests/servers/with_webhdfs_env.sh ${dir} ${ARGN})
   set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED ${fixture} LABELS hdfs
     TIMEOUT ${timeout} RESOURCE_LOCK ${fixture})
 endfunction()
@@ -47,12 +47,12 @@ kv_hdfs_server_test(conformance_httpfs httpfs ${KV_HTTPFS_DIR} 600
   env KVAULT_HDFS_HTTPFS=1 KV_CONFORMANCE_LIST_COUNT=300 $<TARGET_FILE:conformance>
   webhdfs://@NN@/kvtest)
 
-add_executable(test_hdfs tests/test_hdfs.c)
-target_include_directories(test_hdfs PRIVATE src tests ${ROCKSDB_INCLUDE})
+add_executable(test_hdfs tests/e2e/test_hdfs.c)
+target_include_directories(test_hdfs PRIVATE src tests/support ${ROCKSDB_INCLUDE})
 target_compile_definitions(test_hdfs PRIVATE _GNU_SOURCE)
 target_link_libraries(test_hdfs PRIVATE kvault_core)
 kv_hdfs_server_test(test_hdfs webhdfs ${KV_HDFS_DIR} 600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)
-target_sources(test_hdfs PRIVATE tests/e2e_db.c)
+target_sources(test_hdfs PRIVATE tests/support/e2e_db.c)
 
 # Every suite against the server in each checksum mode.
 kv_hdfs_server_test(conformance_hdfs_crc32 webhdfs_crc32 ${CMAKE_BINARY_DIR}/webhdfs-crc32 600

@@ -3,16 +3,16 @@
 # Other files include this one for the fixture (tests/*.cmake come in
 # alphabetical order); the guard keeps it to one inclusion.
 include_guard(GLOBAL)
-add_executable(test_sigv4 tests/test_sigv4.c)
-target_include_directories(test_sigv4 PRIVATE src tests)
+add_executable(test_sigv4 tests/unit/test_sigv4.c)
+target_include_directories(test_sigv4 PRIVATE src tests/support)
 target_compile_definitions(test_sigv4 PRIVATE _GNU_SOURCE)
 target_link_libraries(test_sigv4 PRIVATE kvault_core)
 add_test(NAME test_sigv4 COMMAND test_sigv4)
 set_tests_properties(test_sigv4 PROPERTIES LABELS "unit;s3" TIMEOUT 60)
 
 # The HTTP layer against a canned server in a thread.
-add_executable(test_http tests/test_http.c)
-target_include_directories(test_http PRIVATE src tests)
+add_executable(test_http tests/unit/test_http.c)
+target_include_directories(test_http PRIVATE src tests/support)
 target_compile_definitions(test_http PRIVATE _GNU_SOURCE)
 target_link_libraries(test_http PRIVATE kvault_core)
 add_test(NAME test_http COMMAND test_http)
@@ -24,12 +24,12 @@ set_tests_properties(test_http PROPERTIES LABELS "unit;s3" TIMEOUT 60)
 # creates the test bucket; cleanup stops it and removes the directory.
 set(KV_RGW_DIR ${CMAKE_BINARY_DIR}/rgw)
 set(KV_RGW_BUCKET kvtest)
-set(KV_RGW_ENV ${CMAKE_SOURCE_DIR}/tests/with_rgw_env.sh ${KV_RGW_DIR})
+set(KV_RGW_ENV ${CMAKE_SOURCE_DIR}/tests/servers/with_rgw_env.sh ${KV_RGW_DIR})
 
 add_test(NAME s3_rgw_start COMMAND sh -c
   "\"$1\" stop \"$2\" && \"$1\" start \"$2\" && \"$3\" \"$2\" aws s3 mb \"s3://$4\""
   sh ${CMAKE_SOURCE_DIR}/scripts/rgw.sh ${KV_RGW_DIR}
-  ${CMAKE_SOURCE_DIR}/tests/with_rgw_env.sh ${KV_RGW_BUCKET})
+  ${CMAKE_SOURCE_DIR}/tests/servers/with_rgw_env.sh ${KV_RGW_BUCKET})
 set_tests_properties(s3_rgw_start PROPERTIES FIXTURES_SETUP rgw LABELS s3 TIMEOUT 300)
 
 add_test(NAME s3_rgw_stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/rgw.sh stop ${KV_RGW_DIR})
@@ -42,8 +42,8 @@ function(kv_s3_server_test name timeout)
 endfunction()
 
 function(kv_s3_test_exe name)
-  add_executable(${name} tests/${name}.c)
-  target_include_directories(${name} PRIVATE src tests)
+  kv_test_executable(${name})
+  target_include_directories(${name} PRIVATE src tests/support)
   target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
   target_link_libraries(${name} PRIVATE kvault_core)
 endfunction()
@@ -54,16 +54,16 @@ kv_s3_test_exe(test_s3)
 kv_s3_server_test(test_s3 300 $<TARGET_FILE:test_s3> s3://${KV_RGW_BUCKET}/test_s3)
 
 kv_s3_test_exe(test_s3_faults)
-kv_s3_server_test(s3_faults 600 ${CMAKE_SOURCE_DIR}/tests/s3_faults.sh
+kv_s3_server_test(s3_faults 600 ${CMAKE_SOURCE_DIR}/tests/servers/s3_faults.sh
   $<TARGET_FILE:test_s3_faults> s3://${KV_RGW_BUCKET}/faults)
 
 # Interop with the aws CLI, both ways, single and multipart objects.
 kv_s3_test_exe(s3_xfer)
-kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/s3_interop.sh
+kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/servers/s3_interop.sh
   $<TARGET_FILE:s3_xfer> ${KV_RGW_BUCKET})
 
 # Backup, verify and restore through the public API with an s3:// store.
 kv_s3_test_exe(test_s3_e2e)
 target_include_directories(test_s3_e2e PRIVATE ${ROCKSDB_INCLUDE})
 kv_s3_server_test(test_s3_e2e 600 $<TARGET_FILE:test_s3_e2e> s3://${KV_RGW_BUCKET}/e2e)
-target_sources(test_s3_e2e PRIVATE tests/e2e_db.c)
+target_sources(test_s3_e2e PRIVATE tests/support/e2e_db.c)

@@ -5,8 +5,8 @@
 # server's URL, e.g.
 #   add_test(NAME conformance_s3 COMMAND conformance s3://bucket/prefix)
 function(kv_store_test_exe name)
-  add_executable(${name} tests/${name}.c)
-  target_include_directories(${name} PRIVATE src tests)
+  kv_test_executable(${name})
+  target_include_directories(${name} PRIVATE src tests/support)
   target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
   target_link_libraries(${name} PRIVATE kvault_core)
 endfunction()

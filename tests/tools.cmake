@@ -12,4 +12,4 @@ kv_rocksdb_tool(kvault-gendb tools/gen_db.c)
 kv_rocksdb_tool(kvault-bench-backupengine bench/backupengine.c)
 # An application with its own merge operator, comparator and WAL directory,
 # and a writer that keeps writing during backups (source-safety tests).
-kv_rocksdb_tool(kvault-testapp tests/rdb_app.c)
+kv_rocksdb_tool(kvault-testapp tests/support/rdb_app.c)

@@ -1,7 +1,7 @@
 # Unit tests of pure pieces: no server, no RocksDB.
 function(kv_unit_test name)
-  add_executable(${name} tests/${name}.c)
-  target_include_directories(${name} PRIVATE src tests)
+  kv_test_executable(${name})
+  target_include_directories(${name} PRIVATE src tests/support)
   target_compile_definitions(${name} PRIVATE _GNU_SOURCE)
   target_link_libraries(${name} PRIVATE kvault_core)
   add_test(NAME ${name} COMMAND ${name})
@@ -10,5 +10,5 @@ endfunction()
 
 kv_unit_test(test_util)
 
-add_test(NAME layers COMMAND ${CMAKE_SOURCE_DIR}/tests/layers.sh)
+add_test(NAME layers COMMAND ${CMAKE_SOURCE_DIR}/tests/source/layers.sh)
 set_tests_properties(layers PROPERTIES LABELS unit)

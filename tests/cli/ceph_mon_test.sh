@@ -6,7 +6,7 @@
 # changing a byte of it; the monitor restarts on its own store; the restored
 # store is read by Ceph's own tool and a monitor starts on it; a restore onto
 # the running monitor's store is refused.
-#   tests/ceph_mon_test.sh KVAULT RGW_SH
+#   tests/cli/ceph_mon_test.sh KVAULT RGW_SH
 set -euo pipefail
 
 KVAULT=$(realpath "$1")

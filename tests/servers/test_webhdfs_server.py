@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Pins each behaviour of tests/webhdfs_server.py that docs/hdfs.md and
+"""Pins each behaviour of tests/servers/webhdfs_server.py that docs/hdfs.md and
 shared/notes/test-servers.md promise, with raw http.client requests (no
 kvault code involved). Standard library unittest; run by ctest."""
 
@@ -108,7 +108,7 @@ def expected_checksum(data, block, ctype="CRC32C"):
 
 def make_certs(d):
     """A test CA and a certificate for 127.0.0.1 signed by it, made by
-    openssl now (tests/webhdfs.sh certs), never committed."""
+    openssl now (tests/servers/webhdfs.sh certs), never committed."""
     subprocess.run(["sh", os.path.join(os.path.dirname(os.path.abspath(__file__)), "webhdfs.sh"),
                     "certs", d], check=True, stdout=subprocess.DEVNULL)
     return os.path.join(d, "ca.pem"), os.path.join(d, "server.pem"), os.path.join(d, "server.key")

@@ -1,4 +1,4 @@
-/* HDFS against the WebHDFS test server (tests/webhdfs.sh fixture): backup,
+/* HDFS against the WebHDFS test server (tests/servers/webhdfs.sh fixture): backup,
  * incremental backup, verify and restore through the public API with a
  * file large enough to go up in parts joined by CONCAT; a connection
  * dropped mid-upload; permission errors; checksum comparison; the
@@ -8,7 +8,7 @@
  * mid-backup, on refusal and on timeouts. Against an HTTPS fixture
  * (KV_HDFS_CA set): swebhdfs://, certificate verification, HTTPS_ONLY.
  *
- * Usage (with tests/with_webhdfs_env.sh, which sets KV_HDFS_CONTROL and
+ * Usage (with tests/servers/with_webhdfs_env.sh, which sets KV_HDFS_CONTROL and
  * KV_HDFS_DN_PORT, and KV_HDFS_NN2, KV_HDFS_CA, KV_HDFS_TOKENS as the
  * fixture has them): test_hdfs hdfs://127.0.0.1:PORT/prefix [CASE-FILTER] */
 #include <netinet/in.h>

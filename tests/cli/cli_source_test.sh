@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Source safety: the kvault command backs up real RocksDB databases, running
 # or stopped, without writing a byte into them.
-#   tests/cli_source_test.sh KVAULT TESTAPP CASE
-# TESTAPP is kvault-testapp (tests/rdb_app.c): an application with its own
+#   tests/cli/cli_source_test.sh KVAULT TESTAPP CASE
+# TESTAPP is kvault-testapp (tests/support/rdb_app.c): an application with its own
 # merge operator, comparator and WAL directory, and a continuous writer.
 # CASE: merge_wal comparator wal_dir running_writer restore_live
 #       readonly_source operator_errors

@@ -1,6 +1,6 @@
 #!/bin/sh
 # s3_faults.sh TEST_BINARY URL: starts the fault-injecting proxies in front of
-# the gateway at $AWS_ENDPOINT_URL (run under tests/with_rgw_env.sh), runs
+# the gateway at $AWS_ENDPOINT_URL (run under tests/servers/with_rgw_env.sh), runs
 # the test binary against them, and checks that every kind of fault was
 # actually injected. Stops the proxies by PID.
 set -u

@@ -4,7 +4,7 @@
  *     verify with a restore check, restore both; single-request uploads only
  *     (it has no compose and finalises a resumable upload on its first PUT);
  *     interop with Google's Node.js client both ways;
- *   - the project's server (tests/gcs_server.py) with OAuth from a generated
+ *   - the project's server (tests/servers/gcs_server.py) with OAuth from a generated
  *     service account: the same backup cycle with the SST in 1 MiB part
  *     objects, each sent as a resumable upload of 256 KiB chunks, joined with
  *     compose; a connection dropped mid-chunk is resumed (a status query, and
@@ -12,7 +12,7 @@
  *     wrong credentials give clear errors that leak no secret.
  *
  * Usage: test_gcs gs://bucket/prefix GCS_INTEROP_JS [CASE-FILTER]
- * (run under tests/with_gcs_env.sh both ...). */
+ * (run under tests/servers/with_gcs_env.sh both ...). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
     if (argc < 3 || strncmp(argv[1], "gs://", 5) != 0 || !getenv("KV_GCS_EMULATOR_HOST") ||
         !getenv("KV_GCS_SERVER_ENDPOINT")) {
         fprintf(stderr, "usage: test_gcs gs://bucket/prefix GCS_INTEROP_JS [CASE-FILTER]\n"
-                        "(under tests/with_gcs_env.sh both ...)\n");
+                        "(under tests/servers/with_gcs_env.sh both ...)\n");
         return 2;
     }
     slash = strchr(argv[1] + 5, '/');

@@ -1,6 +1,6 @@
 #!/bin/bash
 # with_webhdfs_env.sh DIR COMMAND [ARG...]: runs COMMAND with the environment
-# of the WebHDFS test server that `tests/webhdfs.sh start DIR` started; "@NN@"
+# of the WebHDFS test server that `tests/servers/webhdfs.sh start DIR` started; "@NN@"
 # in any argument becomes the NameNode's host:port, "@CA@" the fixture's CA
 # file (HTTPS fixtures). HDFS settings a developer
 # may have are cleared so that they cannot leak into the test.

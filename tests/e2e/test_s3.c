@@ -2,7 +2,7 @@
  * shared conformance suite does not cover — multipart listings, error
  * mapping and messages, settings from AWS profile files, pagination, digests.
  * Usage: test_s3 s3://bucket/prefix [CASE-FILTER], with the server's
- * AWS_* environment (tests/with_rgw_env.sh). */
+ * AWS_* environment (tests/servers/with_rgw_env.sh). */
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
 # azure_interop.sh KVAULT AZURE_INTEROP_JS CONTAINER: blobs kvault writes
 # (one Put Blob, one block list) download intact with the Azure SDK, and blobs
 # the SDK writes (one single shot, one in 1 MiB blocks) download intact with
-# kvault. Run under tests/with_azurite_env.sh (dev account).
+# kvault. Run under tests/servers/with_azurite_env.sh (dev account).
 set -eu
 kvault=$1
 js=$2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the kvault command against an S3 store (the Ceph RADOS
-# Gateway of tests/s3.cmake's fixture; run through tests/with_rgw_env.sh).
-#   tests/cli_s3_test.sh KVAULT GENDB BUCKET CASE
+# Gateway of tests/s3.cmake's fixture; run through tests/servers/with_rgw_env.sh).
+#   tests/cli/cli_s3_test.sh KVAULT GENDB BUCKET CASE
 # CASE is one of: backup_restore objects errors sigkill. Each case works in
 # its own temporary directory (removed afterwards) and under its own key
 # prefix in BUCKET.
@@ -19,7 +19,7 @@ cd "$T"
 export HOME="$T/home" KVAULT_CACHE_DIR="$T/cache"
 unset KVAULT_STORE XDG_DATA_HOME XDG_CACHE_HOME
 [[ -n ${AWS_ENDPOINT_URL:-} && -n ${AWS_SECRET_ACCESS_KEY:-} ]] ||
-    { echo "cli_s3_test.sh: run me through tests/with_rgw_env.sh" >&2; exit 1; }
+    { echo "cli_s3_test.sh: run me through tests/servers/with_rgw_env.sh" >&2; exit 1; }
 STORE="s3://$BUCKET/cli-$CASE-$(date +%s%N)-$$"
 
 fail() {

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Pins the behaviours of tests/gcs_server.py that kvault's GCS tests rely
+"""Pins the behaviours of tests/servers/gcs_server.py that kvault's GCS tests rely
 on, as Google documents them. Standard library only:
 
-    python3 tests/test_gcs_server.py
+    python3 tests/servers/test_gcs_server.py
 """
 import base64
 import hashlib

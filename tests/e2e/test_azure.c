@@ -7,7 +7,7 @@
  * SAS, a read-only SAS.
  *
  * Usage: test_azure az://container/prefix AZURE_INTEROP_JS [CASE-FILTER]
- * (run under tests/with_azurite_env.sh; AZURE_INTEROP_JS makes SAS tokens
+ * (run under tests/servers/with_azurite_env.sh; AZURE_INTEROP_JS makes SAS tokens
  * with the Azure SDK). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -318,7 +318,7 @@ int main(int argc, char **argv)
     int rc;
     if (argc < 3 || strncmp(argv[1], "az://", 5) != 0 || !getenv("KV_AZURITE_DEV_CONN")) {
         fprintf(stderr, "usage: test_azure az://container/prefix AZURE_INTEROP_JS [CASE-FILTER]\n"
-                        "(under tests/with_azurite_env.sh)\n");
+                        "(under tests/servers/with_azurite_env.sh)\n");
         return 2;
     }
     slash = strchr(argv[1] + 5, '/');

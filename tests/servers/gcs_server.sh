@@ -1,13 +1,13 @@
 #!/bin/bash
-# The project's GCS test server (tests/gcs_server.py) with OAuth, for tests.
+# The project's GCS test server (tests/servers/gcs_server.py) with OAuth, for tests.
 #
-#   tests/gcs_server.sh start DIR [TOKEN_TTL]  makes a throw-away service
+#   tests/servers/gcs_server.sh start DIR [TOKEN_TTL]  makes a throw-away service
 #                                  account (openssl genpkey; the private key
 #                                  lives only in DIR), starts the server on a
 #                                  free 127.0.0.1 port with bucket "kvtest",
 #                                  pages of 100 and tokens valid TOKEN_TTL
 #                                  seconds (default 3600), and writes DIR/env
-#   tests/gcs_server.sh stop DIR   kills it by PID and removes DIR
+#   tests/servers/gcs_server.sh stop DIR   kills it by PID and removes DIR
 #
 # DIR/env holds shell `export` lines: KV_GCS_SERVER_ENDPOINT (the API base
 # URL), KV_GCS_SERVER_CREDENTIALS (the service-account JSON, token_uri at the
@@ -16,7 +16,7 @@ set -euo pipefail
 
 KV_SCRIPT=gcs_server.sh
 # shellcheck source=scripts/server-lib.sh
-. "$(dirname "$0")/../scripts/server-lib.sh"
+. "$(dirname "$0")/../../scripts/server-lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 start() {

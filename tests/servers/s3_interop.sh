@@ -1,7 +1,7 @@
 #!/bin/sh
 # s3_interop.sh S3_XFER BUCKET: objects written by kvault read intact with the
 # aws CLI, and objects the aws CLI writes (one of them multipart) read intact
-# with kvault. Run under tests/with_rgw_env.sh.
+# with kvault. Run under tests/servers/with_rgw_env.sh.
 set -eu
 xfer=$1
 bucket=$2

@@ -1,8 +1,8 @@
 // Google's Node.js client (@google-cloud/storage) against the emulator, for
 // interop tests and benchmarks. STORAGE_EMULATOR_HOST must be set.
 //
-//   node tests/gcs_interop.js upload BUCKET KEY FILE [resumable]
-//   node tests/gcs_interop.js download BUCKET KEY FILE
+//   node tests/servers/gcs_interop.js upload BUCKET KEY FILE [resumable]
+//   node tests/servers/gcs_interop.js download BUCKET KEY FILE
 //
 // upload sends FILE as one multipart request (the client's default for small
 // files with resumable: false), or with "resumable" as a resumable upload in

@@ -1,11 +1,11 @@
 #!/bin/sh
-# The WebHDFS test server (tests/webhdfs_server.py) as a test fixture.
+# The WebHDFS test server (tests/servers/webhdfs_server.py) as a test fixture.
 #
-#   tests/webhdfs.sh start DIR [SERVER-ARGS...]  starts it on free 127.0.0.1
+#   tests/servers/webhdfs.sh start DIR [SERVER-ARGS...]  starts it on free 127.0.0.1
 #                                                ports, data under DIR, and
 #                                                writes DIR/env
-#   tests/webhdfs.sh stop DIR                    stops it by PID, removes DIR
-#   tests/webhdfs.sh certs DIR                   writes a test CA (ca.pem) and
+#   tests/servers/webhdfs.sh stop DIR                    stops it by PID, removes DIR
+#   tests/servers/webhdfs.sh certs DIR                   writes a test CA (ca.pem) and
 #                                                a certificate for 127.0.0.1
 #                                                signed by it (server.pem,
 #                                                server.key) into DIR

@@ -5,7 +5,7 @@
 # each other; the CLI includes nothing of the project but kvault.h (not even
 # the backend contract, include/kvault/sys/).
 set -u
-cd "$(dirname "$0")/../src" || exit 1
+cd "$(dirname "$0")/../../src" || exit 1
 fail=0
 violation() { echo "layer violation: $*"; fail=1; }
 

@@ -1,7 +1,7 @@
 // Runs Google's Cloud Storage emulator (the one inside npm firebase-tools,
 // pinned by scripts/gcs-emulator.sh) without Java and without Firebase rules:
 //
-//   node tests/gcs_emulator.js PORT [PROJECT]
+//   node tests/servers/gcs_emulator.js PORT [PROJECT]
 //
 // firebase's own `emulators:start` wants Java 21 and downloads a rules
 // runtime; the StorageEmulator class itself needs neither once its rules

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of the kvault command against local stores.
-#   tests/cli_test.sh KVAULT GENDB CASE
+#   tests/cli/cli_test.sh KVAULT GENDB CASE
 # CASE is one of: usage backup_restore objects errors sigkill prune. Each case runs
 # in its own temporary directory, removed afterwards.
 set -euo pipefail

@@ -1,7 +1,7 @@
 /* The S3 backend and the transfer engine against a faulty network: a proxy
- * (tests/s3_fault_proxy.py) between kvault and the gateway resets
+ * (tests/servers/s3_fault_proxy.py) between kvault and the gateway resets
  * connections, answers 503 SlowDown and cuts replies short; another accepts
- * connections and never answers. Run by tests/s3_faults.sh, which starts the
+ * connections and never answers. Run by tests/servers/s3_faults.sh, which starts the
  * proxies and passes KV_FAULTY_ENDPOINT and KV_STALL_ENDPOINT.
  * Usage: test_s3_faults s3://bucket/prefix [CASE-FILTER] */
 #include <fcntl.h>

@@ -48,4 +48,4 @@ kv_az_server_test(test_azure 600 $<TARGET_FILE:test_azure> az://${KV_AZ_CONTAINE
 # Interop with the Azure SDK both ways, single blobs and block lists.
 kv_az_server_test(azure_interop 300 ${CMAKE_SOURCE_DIR}/tests/servers/azure_interop.sh
   ${CMAKE_BINARY_DIR}/kvault ${KV_AZ_JS} ${KV_AZ_CONTAINER})
-target_sources(test_azure PRIVATE tests/support/e2e_db.c)
+target_sources(test_azure PRIVATE tests/support/e2e_db.c tests/support/scenario.c)

@@ -67,4 +67,4 @@ target_include_directories(test_gcs PRIVATE src tests/support ${ROCKSDB_INCLUDE}
 target_compile_definitions(test_gcs PRIVATE _GNU_SOURCE)
 target_link_libraries(test_gcs PRIVATE kvault_core)
 kv_gcs_server_test(test_gcs both 600 $<TARGET_FILE:test_gcs> gs://${KV_GCS_BUCKET}/e2e ${KV_GCS_JS})
-target_sources(test_gcs PRIVATE tests/support/e2e_db.c)
+target_sources(test_gcs PRIVATE tests/support/e2e_db.c tests/support/scenario.c)

@@ -52,7 +52,7 @@ target_include_directories(test_hdfs PRIVATE src tests/support ${ROCKSDB_INCLUDE
 target_compile_definitions(test_hdfs PRIVATE _GNU_SOURCE)
 target_link_libraries(test_hdfs PRIVATE kvault_core)
 kv_hdfs_server_test(test_hdfs webhdfs ${KV_HDFS_DIR} 600 $<TARGET_FILE:test_hdfs> hdfs://@NN@/e2e)
-target_sources(test_hdfs PRIVATE tests/support/e2e_db.c)
+target_sources(test_hdfs PRIVATE tests/support/e2e_db.c tests/support/scenario.c)
 
 # Every suite against the server in each checksum mode.
 kv_hdfs_server_test(conformance_hdfs_crc32 webhdfs_crc32 ${CMAKE_BINARY_DIR}/webhdfs-crc32 600

@@ -63,7 +63,5 @@ kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/servers/s3_interop.sh
   $<TARGET_FILE:s3_xfer> ${KV_RGW_BUCKET})
 
 # Backup, verify and restore through the public API with an s3:// store.
-kv_s3_test_exe(test_s3_e2e)
-target_include_directories(test_s3_e2e PRIVATE ${ROCKSDB_INCLUDE})
-kv_s3_server_test(test_s3_e2e 600 $<TARGET_FILE:test_s3_e2e> s3://${KV_RGW_BUCKET}/e2e)
-target_sources(test_s3_e2e PRIVATE tests/support/e2e_db.c)
+# The end-to-end scenario (tests/e2e/scenario.c): the big SST in 5 MiB parts.
+kv_s3_server_test(scenario_s3 600 $<TARGET_FILE:scenario> s3://${KV_RGW_BUCKET}/e2e)

@@ -30,3 +30,13 @@ add_test(NAME conformance_file COMMAND sh -c
   "d=$(mktemp -d) && \"$1\" \"file://$d\"; rc=$?; if [ $rc = 0 ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"store not left empty:\"; find \"$d\"; rc=1; fi; rm -rf \"$d\"; exit $rc"
   sh $<TARGET_FILE:conformance>)
 set_tests_properties(conformance_file PROPERTIES LABELS store TIMEOUT 300)
+
+# The end-to-end scenario every store runs (tests/support/scenario.c); the
+# network stores' cmake files run it against their servers.
+add_executable(scenario tests/e2e/scenario.c tests/support/scenario.c tests/support/e2e_db.c)
+target_include_directories(scenario PRIVATE src tests/support ${ROCKSDB_INCLUDE})
+target_compile_definitions(scenario PRIVATE _GNU_SOURCE)
+target_link_libraries(scenario PRIVATE kvault_core)
+add_test(NAME scenario_file COMMAND sh -c "mkdir -p \"$1\" && exec \"$2\" \"$1\" 1048576 4194304" sh
+  ${CMAKE_BINARY_DIR}/scenario-store $<TARGET_FILE:scenario>)
+set_tests_properties(scenario_file PROPERTIES LABELS e2e TIMEOUT 300)

@@ -10,15 +10,15 @@
  * (run under tests/servers/with_azurite_env.sh; AZURE_INTEROP_JS makes SAS tokens
  * with the Azure SDK). */
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "e2e_db.h"
+#include "scenario.h"
 #include "test.h"
 
-#define NBIG 1250        /* keys of 4 KiB random values: a ~5 MiB SST */
-#define NSMALL 300
 #define PART (1u << 20)  /* so the SST goes up in 5 blocks */
 
 static char base_url[512];  /* az://container/prefix/run-... */
@@ -27,8 +27,6 @@ static const char *interop_js;
 static char tmp[64];
 
 /* ---- the database ----------------------------------------------------- */
-
-static const kvt_db model = {NBIG, NSMALL};
 
 /* ---- credentials ---------------------------------------------------------- */
 
@@ -97,60 +95,13 @@ static int write_small_file(void)
 /* ---- cases ------------------------------------------------------------------ */
 
 /* Removes everything under url; for the end of a case. */
-static void remove_all(kvault *kv)
-{
-    kvault_object *objs = NULL;
-    size_t n = 0;
-    CHECK_OK(kvault_ls(kv, "", &objs, &n));
-    for (size_t i = 0; i < n; i++)
-        CHECK_OK(kvault_rm(kv, objs[i].key));
-    kvault_free_objects(objs, n);
-}
-
+/* The shared scenario (tests/support/scenario.c) with 1 MiB blocks. */
 static void backup_restore_verify_at(const char *url, const char *name)
 {
-    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = PART};
-    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
-    kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
-    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
-    kvault_verify_report rep;
-    kvault_object *objs = NULL;
-    size_t n = 0, big = 0;
-    kvault *kv = NULL;
-    char db[128], out1[128], out2[128];
-
-    snprintf(db, sizeof db, "%s/%s-db", tmp, name);
-    snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
-    snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
-    CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvt_open(url, &o, &kv));
-    CHECK_OK(kvault_backup(kv, db, &bo, &b1));
-    fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
-            (unsigned long long)b1.files, (unsigned long long)b1.bytes);
-    /* the big SST is over one part, so it went up as a block list */
-    CHECK_OK(kvault_ls(kv, "", &objs, &n));
-    for (size_t i = 0; i < n; i++)
-        big += objs[i].size > 4 * PART;
-    kvault_free_objects(objs, n);
-    CHECK(big >= 1);
-
-    CHECK(kvt_db_write_phase(&model, db, 2) == 0);
-    CHECK_OK(kvault_backup(kv, db, &bo, &b2));
-    CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
-    CHECK_OK(kvault_verify(kv, &vo, &rep));
-    CHECK(rep.restore_checked);
-    CHECK_EQ_U64(rep.keys, NBIG + NSMALL + 1);
-
-    ro.backup_id = b1.id;
-    CHECK_OK(kvault_restore(kv, &ro, out1, &r));
-    CHECK(kvt_db_check(&model, out1, 1) == 0);
-    ro.backup_id = NULL; /* latest */
-    CHECK_OK(kvault_restore(kv, &ro, out2, &r));
-    CHECK_STR(r.id, b2.id);
-    CHECK(kvt_db_check(&model, out2, 2) == 0);
-    remove_all(kv);
-    kvault_close(kv);
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(kvt_backup_scenario(url, dir, PART, 5u << 20) == 0);
 }
 
 static void dev_account_connection_string(void)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backup/sealed.h"
+#include "fault_store.h"
 #include "test.h"
 
 #define NCF 4
@@ -1047,6 +1048,126 @@ static void test_prune(void)
     run_in_fixture(prune_body);
 }
 
+/* ---- faults ------------------------------------------------------------------ */
+
+/* Opens the store fx.store through the fault store (tests/support/
+ * fault_store.h) with the given rules. */
+static int open_faulty(const char *fail, const char *lose, const char *shorten, kvault **out)
+{
+    const kvault_setting settings[] = {
+        {"KVT_FAULT_INNER", fx.store},
+        {"KVT_FAULT_FAIL", fail},
+        {"KVT_FAULT_LOSE", lose},
+        {"KVT_FAULT_SHORT", shorten},
+    };
+    kvault_store_opts so = KVAULT_STORE_OPTS_INIT;
+    kvault_options o = KVAULT_OPTIONS_INIT;
+    int rc = kvt_fault_register();
+    so.settings = settings;
+    so.nsettings = sizeof settings / sizeof *settings;
+    so.max_retries = 3;
+    o.store = &so;
+    o.workers = 3;
+    o.part_size = 256 << 10; /* several parts per SST: multipart is exercised */
+    return rc ? rc : kvault_open("fault://test/", &o, out);
+}
+
+static size_t store_objects(void)
+{
+    kvault_object *objs = NULL;
+    size_t n = 0;
+    if (kvault_ls(fx.kv, "", &objs, &n) != KV_OK)
+        return (size_t)-1;
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  in the store: %s\n", objs[i].key);
+    kvault_free_objects(objs, n);
+    return n;
+}
+
+/* Replies lost after the store acted, and failures a retry fixes, in every
+ * step of a backup: the backup completes and restores as it was. */
+static void faults_retried_body(void)
+{
+    kvault_backup_info b, r;
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_verify_opts vo = KVAULT_VERIFY_OPTS_INIT;
+    kvault_verify_report rep;
+    char *dest = cat(fx.base, "restored");
+    kvault *kv = NULL;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(open_faulty("put:2:transient,upload_part:4:transient,stat:1:transient,"
+                         "list:2:transient,upload_begin:1:transient",
+                         "put:1,put:4,upload_part:2,upload_complete:1,upload_begin:2,list:1,"
+                         "remove:1",
+                         NULL, &kv));
+    CHECK_OK(kvault_backup(kv, fx.db, NULL, &b));
+    CHECK(b.files_new == b.files && b.files > 4);
+    kvault_close(kv);
+    CHECK_OK(kvault_verify(fx.kv, &vo, &rep));
+    CHECK_EQ_U64(rep.objects_checked, b.files);
+    CHECK_OK(kvault_restore(fx.kv, &ro, dest, &r));
+    CHECK_STR(r.id, b.id);
+    CHECK(db_matches(dest, &small, 1) == 0);
+    free(dest);
+}
+
+static void test_faults_retried(void)
+{
+    run_in_fixture(faults_retried_body);
+}
+
+/* A failure no retry fixes, at each step of the upload: the backup fails
+ * naming it and leaves nothing in the store. */
+static void faults_permanent_body(void)
+{
+    static const char *const rules[] = {"put:3:io", "upload_part:5:auth", "upload_begin:2:io",
+                                        "upload_complete:1:corrupt"};
+    kvault_backup_info b;
+    kvault *kv = NULL;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+        int rc;
+        CHECK_OK(open_faulty(rules[i], NULL, NULL, &kv));
+        rc = kvault_backup(kv, fx.db, NULL, &b);
+        kvault_close(kv);
+        CHECK(rc != KV_OK);
+        CHECK(strstr(kvault_errmsg(), "failed as told"));
+        CHECK_EQ_U64(store_objects(), 0);
+    }
+}
+
+static void test_faults_permanent(void)
+{
+    run_in_fixture(faults_permanent_body);
+}
+
+/* A store whose reads come back short: the restore fails naming the
+ * object, and nothing is left where the database would have gone. */
+static void faults_short_read_body(void)
+{
+    kvault_backup_info b, r;
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    char *dest = cat(fx.base, "restored");
+    kvault *kv = NULL;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
+    CHECK_OK(open_faulty(NULL, NULL, "1", &kv));
+    CHECK(kvault_restore(kv, &ro, dest, &r) == KV_ECORRUPT);
+    CHECK(strstr(kvault_errmsg(), "shorter"));
+    kvault_close(kv);
+    CHECK(!exists(dest));
+    CHECK(count_entries(fx.base, ".kvault-") == 0);
+    free(dest);
+}
+
+static void test_faults_short_read(void)
+{
+    run_in_fixture(faults_short_read_body);
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
@@ -1058,6 +1179,9 @@ int main(int argc, char **argv)
         {"damaged_manifest", test_damaged_manifest},
         {"objects", test_objects},
         {"prune", test_prune},
+        {"faults_retried", test_faults_retried},
+        {"faults_permanent", test_faults_permanent},
+        {"faults_short_read", test_faults_short_read},
         {NULL, NULL},
     };
     return kvt_run(cases, argc, argv);

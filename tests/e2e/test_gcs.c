@@ -20,15 +20,12 @@
 #include <unistd.h>
 
 #include "e2e_db.h"
+#include "scenario.h"
 #include "test.h"
 
-#define NBIG 1250        /* keys of 4 KiB random values: a ~5 MiB SST */
-#define NSMALL 300
 #define PART (1u << 20)  /* so the SST goes up in 5 parts */
 
 /* ---- the database ----------------------------------------------------- */
-
-static const kvt_db model = {NBIG, NSMALL};
 
 
 /* ---- environment ------------------------------------------------------------ */
@@ -122,61 +119,13 @@ static int same_files(const char *a, const char *b)
 
 /* ---- cases ------------------------------------------------------------------ */
 
-static void remove_all(kvault *kv)
-{
-    kvault_object *objs = NULL;
-    size_t n = 0;
-    CHECK_OK(kvault_ls(kv, "", &objs, &n));
-    for (size_t i = 0; i < n; i++)
-        CHECK_OK(kvault_rm(kv, objs[i].key));
-    kvault_free_objects(objs, n);
-}
-
+/* The shared scenario (tests/support/scenario.c). */
 static void backup_restore_verify_at(const char *url, const char *name, uint64_t part)
 {
-    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = part};
-    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
-    kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
-    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
-    kvault_verify_report rep;
-    kvault_object *objs = NULL;
-    size_t n = 0, big = 0;
-    kvault *kv = NULL;
-    char db[128], out1[128], out2[128];
-
-    snprintf(db, sizeof db, "%s/%s-db", tmp, name);
-    snprintf(out1, sizeof out1, "%s/%s-restore1", tmp, name);
-    snprintf(out2, sizeof out2, "%s/%s-restore2", tmp, name);
-    CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvt_open(url, &o, &kv));
-    CHECK_OK(kvault_backup(kv, db, &bo, &b1));
-    fprintf(stderr, "  %s backup 1: %s, %llu files, %llu bytes\n", name, b1.id,
-            (unsigned long long)b1.files, (unsigned long long)b1.bytes);
-    CHECK_OK(kvault_ls(kv, "", &objs, &n));
-    for (size_t i = 0; i < n; i++) {
-        big += objs[i].size > 4 * PART;
-        CHECK(strstr(objs[i].key, ".kvpart") == NULL); /* no part object left */
-    }
-    kvault_free_objects(objs, n);
-    CHECK(big >= 1);
-
-    CHECK(kvt_db_write_phase(&model, db, 2) == 0);
-    CHECK_OK(kvault_backup(kv, db, &bo, &b2));
-    CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
-    CHECK_OK(kvault_verify(kv, &vo, &rep));
-    CHECK(rep.restore_checked);
-    CHECK_EQ_U64(rep.keys, NBIG + NSMALL + 1);
-
-    ro.backup_id = b1.id;
-    CHECK_OK(kvault_restore(kv, &ro, out1, &r));
-    CHECK(kvt_db_check(&model, out1, 1) == 0);
-    ro.backup_id = NULL; /* latest */
-    CHECK_OK(kvault_restore(kv, &ro, out2, &r));
-    CHECK_STR(r.id, b2.id);
-    CHECK(kvt_db_check(&model, out2, 2) == 0);
-    remove_all(kv);
-    kvault_close(kv);
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(kvt_backup_scenario(url, dir, part, 5u << 20) == 0);
 }
 
 static void emulator_backup_restore_verify(void)
@@ -225,7 +174,7 @@ static void server_compose_tree(void)
     kvault_free_objects(objs, n);
     CHECK_OK(kvault_get_file(kv, "tree.bin", back));
     CHECK(same_files(path, back));
-    remove_all(kv);
+    CHECK_OK(kvt_remove_all(kv));
     kvault_close(kv);
 }
 
@@ -253,7 +202,7 @@ static void dropped_connection_is_resumed(void)
     CHECK(got >= (long long)size && got < 2 * (long long)size);
     CHECK_OK(kvault_get_file(kv, "dropped.bin", back));
     CHECK(same_files(path, back));
-    remove_all(kv);
+    CHECK_OK(kvt_remove_all(kv));
     kvault_close(kv);
 }
 
@@ -373,7 +322,7 @@ static void interop_with_google_client(void)
     CHECK(same_files(a, a_back));
     CHECK_OK(kvault_get_file(kv, "by-node", b_back));
     CHECK(same_files(b, b_back));
-    remove_all(kv);
+    CHECK_OK(kvt_remove_all(kv));
     kvault_close(kv);
 }
 

@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "test_store.h"
 #include "e2e_db.h"
+#include "scenario.h"
 #include "test.h"
 #include "util/err.h"
 
@@ -136,50 +137,19 @@ static const kvt_db model = {NBIG, NSMALL};
 
 /* ---- cases ----------------------------------------------------------------- */
 
+/* The shared scenario (tests/support/scenario.c); the big SST goes up as
+ * parts joined by CONCAT and no temporary stays behind. */
 static void backup_restore_verify(void)
 {
-    kvault_options o = {.version = KVAULT_OPTIONS_VERSION, .workers = 4, .part_size = PART};
-    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = "e2e"};
-    kvault_backup_info b1, b2, r;
-    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = "e2e"};
-    kvault_verify_opts vo = {.version = KVAULT_VERIFY_OPTS_VERSION, .env = "e2e", .restore_check = 1};
-    kvault_verify_report rep;
-    kvault_object *objs = NULL;
-    size_t n = 0;
-    kvault *kv = NULL;
     long concats = control("", "concat");
-    char db[128], out1[128], out2[128], nn[64], path[256];
-    snprintf(db, sizeof db, "%s/db", tmp);
-    snprintf(out1, sizeof out1, "%s/restore1", tmp);
-    snprintf(out2, sizeof out2, "%s/restore2", tmp);
+    char dir[128], nn[64], path[256];
+    snprintf(dir, sizeof dir, "%s/scenario", tmp);
     CHECK(concats >= 0);
-    CHECK(kvt_db_write_phase(&model, db, 1) == 0);
-    CHECK_OK(kvt_open(url, &o, &kv));
-    CHECK_OK(kvault_backup(kv, db, &bo, &b1));
-    fprintf(stderr, "  backup 1: %s, %llu files, %llu bytes\n", b1.id,
-            (unsigned long long)b1.files, (unsigned long long)b1.bytes);
-    /* the big SST went up as parts joined by CONCAT */
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20) == 0);
     CHECK(control("", "concat") > concats);
-    CHECK(kvt_db_write_phase(&model, db, 2) == 0);
-    CHECK_OK(kvault_backup(kv, db, &bo, &b2));
-    CHECK(b2.files_new < b2.files); /* the big SST is referenced, not stored again */
-    CHECK_OK(kvault_verify(kv, &vo, &rep));
-    CHECK(rep.restore_checked);
-    CHECK_EQ_U64(rep.keys, NBIG + NSMALL + 1);
-    ro.backup_id = b1.id;
-    CHECK_OK(kvault_restore(kv, &ro, out1, &r));
-    CHECK(kvt_db_check(&model, out1, 1) == 0);
-    ro.backup_id = NULL; /* latest */
-    CHECK_OK(kvault_restore(kv, &ro, out2, &r));
-    CHECK_STR(r.id, b2.id);
-    CHECK(kvt_db_check(&model, out2, 2) == 0);
     split_url(nn, path);
     CHECK(raw_temporaries(nn, path) == 0);
-    CHECK_OK(kvault_ls(kv, "", &objs, &n));
-    for (size_t i = 0; i < n; i++)
-        CHECK_OK(kvault_rm(kv, objs[i].key));
-    kvault_free_objects(objs, n);
-    kvault_close(kv);
 }
 
 static unsigned char *pattern(size_t n)
@@ -677,14 +647,7 @@ static void ha_backup_restore_failover(void)
     CHECK_STR(r.id, b.id);
     CHECK(kvt_db_check(&model, out, 1) == 0);
     CHECK(control("", "active") == active0);        /* switched back meanwhile */
-    {
-        kvault_object *objs = NULL;
-        size_t n = 0;
-        CHECK_OK(kvault_ls(kv, "", &objs, &n));
-        for (size_t i = 0; i < n; i++)
-            CHECK_OK(kvault_rm(kv, objs[i].key));
-        kvault_free_objects(objs, n);
-    }
+    CHECK_OK(kvt_remove_all(kv));
     kvault_close(kv);
     clean_env();
 }

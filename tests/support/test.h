@@ -82,7 +82,7 @@ typedef struct {
     void (*fn)(void);
 } kvt_case;
 
-static int kvt_run(const kvt_case *cases, int argc, char **argv)
+static inline int kvt_run(const kvt_case *cases, int argc, char **argv)
 {
     int passed = 0, failed = 0;
     for (const kvt_case *c = cases; c->name; c++) {

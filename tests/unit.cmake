@@ -10,5 +10,3 @@ endfunction()
 
 kv_unit_test(test_util)
 
-add_test(NAME layers COMMAND ${CMAKE_SOURCE_DIR}/tests/source/layers.sh)
-set_tests_properties(layers PROPERTIES LABELS unit)

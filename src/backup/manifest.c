@@ -181,7 +181,7 @@ static int copy_string(const parser *p, json_t *obj, const char *name, char *dst
         return rc;
     if (strlen(s) >= cap)
         return bad(p, name, "is too long");
-    strcpy(dst, s);
+    memcpy(dst, s, strlen(s) + 1);
     return KV_OK;
 }
 

@@ -531,7 +531,7 @@ static void parse_algorithm(const char *alg, hdfs_algo *a)
         a->kind = SUM_MD5;
     else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type) {
         a->kind = SUM_COMPOSITE;
-        strcpy(type, alg + 10);
+        memcpy(type, alg + 10, strlen(alg + 10) + 1);
     }
     if (strcmp(type, "CRC32C") == 0)
         a->crc = CRC_C;
@@ -635,7 +635,7 @@ static int md5_file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64
     }
     free(data);
     for (int i = 0; i < 28; i++)
-        sprintf(hex + 2 * i, "%02x", raw[i]);
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     snprintf(algorithm, 96, "MD5-of-%lluMD5-of-%u%s", (unsigned long long)crc_per_block, bpc,
              crc_name(a->crc));
     return KV_OK;
@@ -693,8 +693,8 @@ static int fetch_checksum(hdfs_store *s, const char *path, hdfs_sum_reply *out)
         rc = kv_seterr(KV_ECORRUPT, "%s%s: GETFILECHECKSUM reply has %zu hex digits of bytes "
                        "for a length of %ld", s->name, path, strlen(bytes), out->length);
     if (rc == KV_OK) {
-        strcpy(out->algorithm, alg);
-        strcpy(out->bytes, bytes);
+        snprintf(out->algorithm, sizeof out->algorithm, "%s", alg);
+        snprintf(out->bytes, sizeof out->bytes, "%s", bytes);
     }
 out:
     json_decref(root);

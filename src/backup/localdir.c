@@ -1,9 +1,12 @@
 #include "backup/localdir.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/err.h"
 #include "util/fs.h"
@@ -28,25 +31,79 @@ int kv_split_path(const char *path, char **parent, char **name)
     return KV_OK;
 }
 
+/* Whether the entry name is <prefix>...<pid>-XXXXXX, made by a process of
+ * this host that is gone (not merely one we may not signal). */
+static int owner_gone(const char *name, const char *prefix)
+{
+    const char *last = strrchr(name, '-'), *p;
+    char *end;
+    long pid;
+    if (strncmp(name, prefix, strlen(prefix)) != 0 || !last || last - name <= (long)strlen(prefix))
+        return 0;
+    for (p = last - 1; p > name && p[-1] != '-'; p--)
+        ;
+    errno = 0;
+    pid = strtol(p, &end, 10);
+    if (errno || end != last || pid <= 0 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void remove_orphans(const char *parent, const char *prefix)
+{
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char *path;
+        if (!owner_gone(e->d_name, prefix) || asprintf(&path, "%s/%s", parent, e->d_name) < 0)
+            continue;
+        kv_info("removing '%s', left by a kvault process that did not finish", path);
+        kv_rm_rf_quiet(path);
+        free(path);
+    }
+    closedir(d);
+}
+
+static int make_owned_dir(const char *parent, const char *orphans, const char *prefix, char **out)
+{
+    char *dir;
+    remove_orphans(parent, orphans);
+    if (asprintf(&dir, "%s/%s%ld-XXXXXX", parent, prefix, (long)getpid()) < 0)
+        return kv_oom();
+    if (!mkdtemp(dir)) {
+        int rc = kv_seterr_errno(kv_errno_code(errno), errno, "cannot create directory '%s'", dir);
+        free(dir);
+        return rc;
+    }
+    *out = dir;
+    return KV_OK;
+}
+
+int kv_make_owned_dir(const char *parent, const char *prefix, char **out)
+{
+    return make_owned_dir(parent, prefix, prefix, out);
+}
+
+/* Orphans of every tag go: a killed forced restore leaves an "old" one
+ * that the next restore, which rarely makes one, must still remove. */
 int kv_make_sibling_dir(const char *path, const char *tag, char **out)
 {
-    char *parent = NULL, *name = NULL, *dir = NULL;
+    char *parent = NULL, *name = NULL, *orphans = NULL, *prefix = NULL;
     int rc = kv_split_path(path, &parent, &name);
     if (rc)
         return rc;
-    if (asprintf(&dir, "%s/.%s.kvault-%s-XXXXXX", parent, name, tag) < 0) {
-        dir = NULL;
-        rc = kv_seterr(KV_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (!mkdtemp(dir)) {
-        rc = kv_seterr_errno(kv_errno_code(errno), errno, "cannot create directory '%s'", dir);
-        goto out;
-    }
-    *out = dir;
-    dir = NULL;
-out:
-    free(dir);
+    if (asprintf(&orphans, ".%s.kvault-", name) < 0)
+        orphans = NULL;
+    else if (asprintf(&prefix, "%s%s-", orphans, tag) < 0)
+        prefix = NULL;
+    if (!prefix)
+        rc = kv_oom();
+    else
+        rc = make_owned_dir(parent, orphans, prefix, out);
+    free(prefix);
+    free(orphans);
     free(parent);
     free(name);
     return rc;

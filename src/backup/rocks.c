@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backup/dbconf.h"
+#include "backup/localdir.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -196,17 +197,12 @@ static int cf_options(kv_rdb *r, size_t i, const kvault_db_options *app, const l
 static int db_options(kv_rdb *r, const kvault_db_options *app, const loaded *l,
                       const char *wal_dir, const char *tmp_dir)
 {
+    int rc;
     r->db_opts = rocksdb_options_create_copy(app && app->options ? app->options : l->db);
-    if (!r->db_opts || asprintf(&r->log_dir, "%s/kvault-rocksdb-log-XXXXXX", tmp_dir) < 0) {
-        r->log_dir = NULL;
+    if (!r->db_opts)
         return kv_oom();
-    }
-    if (!mkdtemp(r->log_dir)) {
-        int rc = kv_seterr_errno(kv_errno_code(errno), errno, "cannot create '%s'", r->log_dir);
-        free(r->log_dir);
-        r->log_dir = NULL;
+    if ((rc = kv_make_owned_dir(tmp_dir, "kvault-rocksdb-log-", &r->log_dir)))
         return rc;
-    }
     rocksdb_options_set_create_if_missing(r->db_opts, 0);
     rocksdb_options_set_create_missing_column_families(r->db_opts, 0);
     rocksdb_options_set_db_log_dir(r->db_opts, r->log_dir);

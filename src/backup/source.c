@@ -323,47 +323,16 @@ static int build_view(kv_source *s, attempt *a)
     return rc;
 }
 
-/* Views of backups whose process died. */
-static void remove_stale_views(const char *scratch)
-{
-    DIR *d = opendir(scratch);
-    struct dirent *e;
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char *end, *path;
-        long pid;
-        if (strncmp(e->d_name, VIEW_TAG, strlen(VIEW_TAG)) != 0)
-            continue;
-        pid = strtol(e->d_name + strlen(VIEW_TAG), &end, 10);
-        if (*end != '-' || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        if (asprintf(&path, "%s/%s", scratch, e->d_name) >= 0) {
-            kv_info("removing the scratch directory '%s' of a backup that did not finish", path);
-            kv_rm_rf_quiet(path);
-            free(path);
-        }
-    }
-    closedir(d);
-}
-
 static int make_view(kv_source *s, const kv_source_opts *o)
 {
     const char *dir = o->scratch_dir ? o->scratch_dir : o->tmp_dir;
-    remove_stale_views(dir);
-    if (asprintf(&s->view, "%s/" VIEW_TAG "%ld-XXXXXX", dir, (long)getpid()) < 0) {
-        s->view = NULL;
-        return kv_oom();
+    char cause[512];
+    int rc = kv_make_owned_dir(dir, VIEW_TAG, &s->view);
+    if (rc) {
+        snprintf(cause, sizeof cause, "%s", kv_errmsg());
+        kv_seterr(rc, "%s (the scratch directory, kvault_backup_opts.scratch_dir)", cause);
     }
-    if (!mkdtemp(s->view)) {
-        int rc = kv_seterr_errno(kv_errno_code(errno), errno,
-                                 "cannot create a scratch directory in '%s' "
-                                 "(kvault_backup_opts.scratch_dir)", dir);
-        free(s->view);
-        s->view = NULL;
-        return rc;
-    }
-    return KV_OK;
+    return rc;
 }
 
 /* ---- step 5: what the view says ------------------------------------------ */

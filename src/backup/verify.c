@@ -12,23 +12,12 @@
 #include "backup/localdir.h"
 #include "util/err.h"
 
-static int make_scratch(const char *tmp_dir, char **out)
-{
-    if (asprintf(out, "%s/kvault-verify-XXXXXX", tmp_dir) < 0) {
-        *out = NULL;
-        return kv_seterr(KV_ENOMEM, "out of memory");
-    }
-    if (!mkdtemp(*out))
-        return kv_seterr_errno(kv_errno_code(errno), errno, "cannot create scratch directory '%s'", *out);
-    return KV_OK;
-}
-
 static int restore_check(kvault *kv, const kv_manifest *m, const kvault_db_options *app,
                          kvault_verify_report *rep)
 {
     kv_rdb_read_report read;
     char *scratch = NULL;
-    int rc = make_scratch(kv->tmp_dir, &scratch);
+    int rc = kv_make_owned_dir(kv->tmp_dir, "kvault-verify-", &scratch);
     if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
         !(rc = kv_check_restored(m, scratch, app, kv->tmp_dir, 1, &read))) {
         rep->column_families = m->ncolumn_families;

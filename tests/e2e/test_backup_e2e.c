@@ -1048,6 +1048,55 @@ static void test_prune(void)
     run_in_fixture(prune_body);
 }
 
+/* What killed restores and verifies left (named after their dead process)
+ * goes with the next run; a directory of a live process stays. */
+static void orphans_body(void)
+{
+    kvault_backup_info b, r;
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_verify_opts vo = KVAULT_VERIFY_OPTS_INIT;
+    kvault_verify_report rep;
+    kvault *kv = NULL;
+    char *dest = cat(fx.base, "r1"), *live = NULL;
+    static const char *const dead[] = {".r1.kvault-restore-2147483646-abc123",
+                                       ".r1.kvault-old-2147483646-abc123",
+                                       "kvault-verify-2147483646-abc123",
+                                       "kvault-rocksdb-log-2147483646-abc123"};
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, NULL, &b));
+    for (size_t i = 0; i < sizeof dead / sizeof *dead; i++) {
+        char *d = cat(fx.base, dead[i]), *f;
+        CHECK(mkdir(d, 0755) == 0);
+        f = cat(d, "000001.sst");
+        CHECK(write_file(f, "left over") == 0);
+        free(f);
+        free(d);
+    }
+    CHECK(asprintf(&live, "%s/.r1.kvault-restore-%ld-abc123", fx.base, (long)getppid()) > 0);
+    CHECK(mkdir(live, 0755) == 0);
+    CHECK_OK(kvault_open(fx.store, &(kvault_options){.version = KVAULT_OPTIONS_VERSION,
+                                                     .tmp_dir = fx.base},
+                         &kv));
+    CHECK_OK(kvault_restore(kv, &ro, dest, &r));
+    vo.restore_check = 1;
+    CHECK_OK(kvault_verify(kv, &vo, &rep));
+    kvault_close(kv);
+    for (size_t i = 0; i < sizeof dead / sizeof *dead; i++)
+        CHECK(count_entries(fx.base, dead[i]) == 0);
+    CHECK(exists(live));
+    CHECK(count_entries(fx.base, ".kvault-") == 1);
+    CHECK(count_entries(fx.base, "kvault-verify-") == 0);
+    rmdir(live);
+    free(live);
+    free(dest);
+}
+
+static void test_orphans(void)
+{
+    run_in_fixture(orphans_body);
+}
+
 /* ---- faults ------------------------------------------------------------------ */
 
 /* Opens the store fx.store through the fault store (tests/support/
@@ -1179,6 +1228,7 @@ int main(int argc, char **argv)
         {"damaged_manifest", test_damaged_manifest},
         {"objects", test_objects},
         {"prune", test_prune},
+        {"orphans", test_orphans},
         {"faults_retried", test_faults_retried},
         {"faults_permanent", test_faults_permanent},
         {"faults_short_read", test_faults_short_read},

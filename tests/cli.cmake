@@ -24,3 +24,14 @@ add_test(NAME ceph_mon_store
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/ceph_mon_test.sh $<TARGET_FILE:kvault>
           ${CMAKE_CURRENT_SOURCE_DIR}/scripts/rgw.sh)
 set_tests_properties(ceph_mon_store PROPERTIES LABELS "cli;ceph" TIMEOUT 300)
+
+# A store under concurrent backups, prunes and gcs (50 rounds), and under
+# SIGKILL at random moments of each (24 kills): tests/cli/concurrency_test.sh
+# and kill_test.sh; tests/cli_s3.cmake runs both against RGW.
+add_test(NAME cli_concurrency
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/concurrency_test.sh
+          $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> store 50)
+add_test(NAME cli_kill
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/kill_test.sh
+          $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> store 24)
+set_tests_properties(cli_concurrency cli_kill PROPERTIES LABELS cli TIMEOUT 900)

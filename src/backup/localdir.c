@@ -31,14 +31,16 @@ int kv_split_path(const char *path, char **parent, char **name)
     return KV_OK;
 }
 
-/* Whether the entry name is <prefix>...<pid>-XXXXXX, made by a process of
- * this host that is gone (not merely one we may not signal). */
-static int owner_gone(const char *name, const char *prefix)
+/* Whether the entry name is <prefix>...<pid>-XXXXXX (with marker in the
+ * "...", when given), made by a process of this host that is gone (not
+ * merely one we may not signal). */
+static int owner_gone(const char *name, const char *prefix, const char *marker)
 {
     const char *last = strrchr(name, '-'), *p;
     char *end;
     long pid;
-    if (strncmp(name, prefix, strlen(prefix)) != 0 || !last || last - name <= (long)strlen(prefix))
+    if (strncmp(name, prefix, strlen(prefix)) != 0 || !last || last - name <= (long)strlen(prefix) ||
+        (marker && !strstr(name, marker)))
         return 0;
     for (p = last - 1; p > name && p[-1] != '-'; p--)
         ;
@@ -49,7 +51,7 @@ static int owner_gone(const char *name, const char *prefix)
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-static void remove_orphans(const char *parent, const char *prefix)
+static void remove_orphans(const char *parent, const char *prefix, const char *marker)
 {
     DIR *d = opendir(parent);
     struct dirent *e;
@@ -57,7 +59,7 @@ static void remove_orphans(const char *parent, const char *prefix)
         return;
     while ((e = readdir(d))) {
         char *path;
-        if (!owner_gone(e->d_name, prefix) || asprintf(&path, "%s/%s", parent, e->d_name) < 0)
+        if (!owner_gone(e->d_name, prefix, marker) || asprintf(&path, "%s/%s", parent, e->d_name) < 0)
             continue;
         kv_info("removing '%s', left by a kvault process that did not finish", path);
         kv_rm_rf_quiet(path);
@@ -66,10 +68,9 @@ static void remove_orphans(const char *parent, const char *prefix)
     closedir(d);
 }
 
-static int make_owned_dir(const char *parent, const char *orphans, const char *prefix, char **out)
+static int make_owned_dir(const char *parent, const char *prefix, char **out)
 {
     char *dir;
-    remove_orphans(parent, orphans);
     if (asprintf(&dir, "%s/%s%ld-XXXXXX", parent, prefix, (long)getpid()) < 0)
         return kv_oom();
     if (!mkdtemp(dir)) {
@@ -83,27 +84,26 @@ static int make_owned_dir(const char *parent, const char *orphans, const char *p
 
 int kv_make_owned_dir(const char *parent, const char *prefix, char **out)
 {
-    return make_owned_dir(parent, prefix, prefix, out);
+    remove_orphans(parent, prefix, NULL);
+    return make_owned_dir(parent, prefix, out);
 }
 
-/* Orphans of every tag go: a killed forced restore leaves an "old" one
- * that the next restore, which rarely makes one, must still remove. */
+/* The orphans of every restore into this parent go (".<any name>.kvault-"):
+ * restores of other names and tags would otherwise leave theirs forever. */
 int kv_make_sibling_dir(const char *path, const char *tag, char **out)
 {
-    char *parent = NULL, *name = NULL, *orphans = NULL, *prefix = NULL;
+    char *parent = NULL, *name = NULL, *prefix = NULL;
     int rc = kv_split_path(path, &parent, &name);
     if (rc)
         return rc;
-    if (asprintf(&orphans, ".%s.kvault-", name) < 0)
-        orphans = NULL;
-    else if (asprintf(&prefix, "%s%s-", orphans, tag) < 0)
+    remove_orphans(parent, ".", ".kvault-");
+    if (asprintf(&prefix, ".%s.kvault-%s-", name, tag) < 0) {
         prefix = NULL;
-    if (!prefix)
         rc = kv_oom();
-    else
-        rc = make_owned_dir(parent, orphans, prefix, out);
+    } else {
+        rc = make_owned_dir(parent, prefix, out);
+    }
     free(prefix);
-    free(orphans);
     free(parent);
     free(name);
     return rc;

@@ -15,7 +15,8 @@ int kv_split_path(const char *path, char **parent, char **name);
  * on this host, is gone: what a killed backup, restore or verify left. */
 int kv_make_owned_dir(const char *parent, const char *prefix, char **out);
 
-/* kv_make_owned_dir beside path: <parent of path>/.<name>.kvault-<tag>-<pid>-XXXXXX. */
+/* kv_make_owned_dir beside path: <parent of path>/.<name>.kvault-<tag>-<pid>-XXXXXX;
+ * the orphans it removes are those of any name and tag in that parent. */
 int kv_make_sibling_dir(const char *path, const char *tag, char **out);
 
 /* Removes path and everything under it, keeping this thread's error message

@@ -241,7 +241,9 @@ static int take(kv_lock *l)
         if (rc != KV_EEXIST || now_ms() >= deadline)
             return rc;
         kv_info("waiting for the lease of env '%s': %s", l->env, kv_errmsg());
-        pause_ms(wait);
+        /* Jittered: takers that collided must not retry in step, or each
+         * sees the other's lease every time and none ever proceeds. */
+        pause_ms((int64_t)kv_random_between((uint64_t)wait / 10, (uint64_t)wait));
         wait = wait < 8000 ? wait * 2 : 10000;
     }
 }

@@ -1060,6 +1060,7 @@ static void orphans_body(void)
     char *dest = cat(fx.base, "r1"), *live = NULL;
     static const char *const dead[] = {".r1.kvault-restore-2147483646-abc123",
                                        ".r1.kvault-old-2147483646-abc123",
+                                       ".r7.kvault-restore-2147483646-abc123",
                                        "kvault-verify-2147483646-abc123",
                                        "kvault-rocksdb-log-2147483646-abc123"};
 

@@ -2,13 +2,15 @@
  * benchmarks, changes a share of their keys, and prints a digest of their
  * contents so that a restored copy can be compared with its source.
  *
- *   kvault-gendb [--size SIZE] [--cfs N] [--value-size N] [--seed N] DIR
+ *   kvault-gendb [--size SIZE] [--cfs N] [--value-size N] [--sst-size SIZE] [--seed N] DIR
  *   kvault-gendb --update PCT [--seed N] DIR
  *   kvault-gendb --digest DIR
  *
  * Values are pseudo-random bytes (incompressible), so the database's size on
  * disk is close to SIZE. Keys are spread round-robin over the column
- * families "default", "cf1", "cf2", ... */
+ * families "default", "cf1", "cf2", ... --sst-size makes many small SST
+ * files (memtables of that size, flushed and never compacted), as a
+ * database with thousands of SSTs has. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,7 +26,7 @@
 #define KEY_COUNT_KEY "__kvault_gendb_keys"
 
 typedef struct gen_opts {
-    uint64_t size, value_size, seed;
+    uint64_t size, value_size, seed, sst_size;
     int cfs;
     double update_pct;       /* > 0: update mode */
     int digest;
@@ -37,6 +39,7 @@ typedef struct gen_db {
     rocksdb_column_family_handle_t *cf[MAX_CFS];
     char **names;             /* from rocksdb_list_column_families, or NULL */
     size_t ncf;
+    uint64_t flush_every;     /* keys between flushes (--sst-size); 0 = RocksDB decides */
 } gen_db;
 
 static uint64_t rng_next(uint64_t *s)
@@ -75,7 +78,8 @@ static int parse_size(const char *text, uint64_t *out)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kvault-gendb [--size SIZE] [--cfs N] [--value-size N] [--seed N] DIR\n"
+    fprintf(stderr, "usage: kvault-gendb [--size SIZE] [--cfs N] [--value-size N] [--sst-size SIZE] "
+                    "[--seed N] DIR\n"
                     "       kvault-gendb --update PCT [--seed N] DIR\n"
                     "       kvault-gendb --digest DIR\n");
     return 2;
@@ -87,6 +91,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"size", required_argument, NULL, 's'}, {"cfs", required_argument, NULL, 'c'},
         {"value-size", required_argument, NULL, 'V'}, {"seed", required_argument, NULL, 'S'},
         {"update", required_argument, NULL, 'u'}, {"digest", no_argument, NULL, 'd'},
+        {"sst-size", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0}};
     int c;
 
@@ -95,6 +100,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         switch (c) {
         case 's': if (parse_size(optarg, &o->size) != 0) return usage(); break;
         case 'V': if (parse_size(optarg, &o->value_size) != 0 || !o->value_size) return usage(); break;
+        case 'F': if (parse_size(optarg, &o->sst_size) != 0 || o->sst_size < 4096) return usage(); break;
         case 'c': o->cfs = atoi(optarg); break;
         case 'S': o->seed = strtoull(optarg, NULL, 10); break;
         case 'u': o->update_pct = strtod(optarg, NULL); break;
@@ -131,6 +137,13 @@ static int open_db(const gen_opts *o, int create, gen_db *g)
     rocksdb_options_set_create_missing_column_families(g->opts, create);
     rocksdb_options_increase_parallelism(g->opts, 2);
     rocksdb_options_set_write_buffer_size(g->opts, 64u << 20);
+    if (o->sst_size) {
+        rocksdb_options_set_write_buffer_size(g->opts, o->sst_size);
+        rocksdb_options_set_disable_auto_compactions(g->opts, 1);
+        rocksdb_options_set_level0_slowdown_writes_trigger(g->opts, 1 << 30);
+        rocksdb_options_set_level0_stop_writes_trigger(g->opts, 1 << 30);
+        rocksdb_options_set_max_open_files(g->opts, 256);
+    }
     if (create) {
         g->ncf = (size_t)o->cfs;
         for (size_t i = 0; i < g->ncf; i++) {
@@ -205,10 +218,13 @@ static int write_keys(gen_db *g, uint64_t n, uint64_t step, uint64_t salt, uint6
         fill_random(&state, value, value_size);
         snprintf(key, sizeof(key), "k%012" PRIu64, i);
         rocksdb_writebatch_put_cf(wb, g->cf[i % g->ncf], key, strlen(key), value, value_size);
-        if (rocksdb_writebatch_count(wb) >= BATCH) {
+        if (rocksdb_writebatch_count(wb) >= BATCH ||
+            (g->flush_every && (i + 1) % g->flush_every == 0)) {
             rocksdb_write(g->db, wo, wb, &err);
             rocksdb_writebatch_clear(wb);
         }
+        if (!err && g->flush_every && (i + 1) % g->flush_every == 0 && flush_all(g) != 0)
+            break;
     }
     if (!err && rocksdb_writebatch_count(wb) > 0)
         rocksdb_write(g->db, wo, wb, &err);
@@ -254,6 +270,8 @@ static int generate(const gen_opts *o, gen_db *g)
     uint64_t n = o->size / (o->value_size + 13);
     int rc = open_db(o, 1, g);
 
+    /* one SST of about sst_size per column family per flush */
+    g->flush_every = o->sst_size ? o->sst_size * g->ncf / (o->value_size + 13) + 1 : 0;
     if (rc == 0)
         rc = write_keys(g, n, 1, 0, o->value_size, o->seed);
     if (rc == 0)

@@ -30,3 +30,9 @@ add_test(NAME conformance_file COMMAND sh -c
   "d=$(mktemp -d) && \"$1\" \"file://$d\"; rc=$?; if [ $rc = 0 ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"store not left empty:\"; find \"$d\"; rc=1; fi; rm -rf \"$d\"; exit $rc"
   sh $<TARGET_FILE:conformance>)
 set_tests_properties(conformance_file PROPERTIES LABELS store TIMEOUT 300)
+
+# What the core checks of a backend's listings, paging and leftovers
+# (a scripted backend; no server).
+kv_store_test_exe(test_listing)
+add_test(NAME test_listing COMMAND test_listing)
+set_tests_properties(test_listing PROPERTIES LABELS unit TIMEOUT 60)

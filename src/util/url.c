@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +31,7 @@ static int parse_local(const char *path, kv_url *out)
 {
     char cwd[PATH_MAX];
     size_t n;
-    strcpy(out->scheme, "file");
+    snprintf(out->scheme, sizeof out->scheme, "file");
     out->host = strdup("");
     if (path[0] == '/') {
         out->path = strdup(path);

@@ -40,3 +40,9 @@ target_link_libraries(scenario PRIVATE kvault_core)
 add_test(NAME scenario_file COMMAND sh -c "mkdir -p \"$1\" && exec \"$2\" \"$1\" 1048576 4194304" sh
   ${CMAKE_BINARY_DIR}/scenario-store $<TARGET_FILE:scenario>)
 set_tests_properties(scenario_file PROPERTIES LABELS e2e TIMEOUT 300)
+
+# What the core checks of a backend's listings, paging and leftovers
+# (a scripted backend; no server).
+kv_store_test_exe(test_listing)
+add_test(NAME test_listing COMMAND test_listing)
+set_tests_properties(test_listing PROPERTIES LABELS unit TIMEOUT 60)

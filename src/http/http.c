@@ -22,6 +22,10 @@
  * cut sendto calls 7x but not CPU time, so curl's 64 KiB stays. */
 #define RECV_BUFFER (512 * 1024L)
 
+/* A rate-limited process shares its limit among up to this many transfers
+ * (the most workers): the minimum rate never asks more of one. */
+#define MAX_SHARERS 256
+
 struct kv_http {
     kv_http_opts opts;
     char *ca_file;           /* a copy of opts.ca_file */
@@ -38,7 +42,10 @@ typedef struct xfer {
     kv_http_resp *resp;
     CURL *curl;
     size_t sent;          /* bytes of the request body handed to curl */
+    size_t header_bytes;  /* of the response's headers, all responses */
+    size_t max_reply;     /* kv_http_opts.max_reply */
     int overflow;         /* the response did not fit in req->dst */
+    int too_big;          /* the reply held in memory passed max_reply */
     int oom;
 } xfer;
 
@@ -88,6 +95,10 @@ int kv_http_new(const kv_http_opts *opts, kv_http **out)
         h->opts.connect_timeout_s = 10;
     if (h->opts.stall_timeout_s <= 0)
         h->opts.stall_timeout_s = 60;
+    if (h->opts.min_rate <= 0)
+        h->opts.min_rate = KV_HTTP_MIN_RATE;
+    if (h->opts.max_reply == 0)
+        h->opts.max_reply = KV_HTTP_MAX_REPLY;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->share_locks[i], NULL);
     pthread_mutex_init(&h->pool_lock, NULL);
@@ -226,6 +237,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
 {
     xfer *x = p;
     size_t len = size * n;
+    x->header_bytes += len;
+    if (x->header_bytes > x->max_reply) {
+        x->too_big = 1;
+        return 0;
+    }
     /* A new status line starts a new response (100 Continue, a redirect):
      * keep only the headers of the last one. */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
@@ -255,6 +271,9 @@ static size_t on_write(char *data, size_t size, size_t n, void *p)
             return 0;
         }
         memcpy((char *)x->req->dst + x->resp->received, data, len);
+    } else if (len > x->max_reply - x->resp->body.len) {
+        x->too_big = 1;
+        return 0;
     } else if (kv_buf_put(&x->resp->body, data, len) != KV_OK) {
         x->oom = 1;
         return 0;
@@ -339,18 +358,29 @@ static void set_method(CURL *c, const kv_http_req *req)
     }
 }
 
+/* The minimum rate, within a share of the process's rate limit. */
+static long min_rate(const kv_http *h)
+{
+    uint64_t share = kv_rate_get() / MAX_SHARERS;
+    if (kv_rate_get() && share < (uint64_t)h->opts.min_rate)
+        return share ? (long)share : 1;
+    return h->opts.min_rate;
+}
+
 static void set_options(kv_http *h, CURL *c, xfer *x, struct curl_slist *headers)
 {
     const kv_http_req *req = x->req;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L); /* what was signed is sent */
     curl_easy_setopt(c, CURLOPT_SHARE, h->share);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, RECV_BUFFER);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)h->opts.connect_timeout_s);
     /* No total timeout (big transfers are legitimate); a transfer that moves
-     * less than 1 byte/s for the stall time fails instead. */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+     * fewer than min_rate bytes a second for the stall time fails instead
+     * (a server dripping a byte now and then included). */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, min_rate(h));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)h->opts.stall_timeout_s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
     if (h->ca_file)
@@ -391,7 +421,7 @@ static int is_transient(CURLcode cc)
     }
 }
 
-static int map_failure(const kv_http_req *req, const xfer *x, CURLcode cc,
+static int map_failure(const kv_http *h, const kv_http_req *req, const xfer *x, CURLcode cc,
                        const char *errbuf)
 {
     char url[512];
@@ -400,6 +430,14 @@ static int map_failure(const kv_http_req *req, const xfer *x, CURLcode cc,
     if (x->overflow)
         return kv_seterr(KV_ECORRUPT, "%s %s: the server sent more than the %zu bytes asked for",
                          req->method, url, req->dst_cap);
+    if (x->too_big)
+        return kv_seterr(KV_ERR, "%s %s: the server's reply is larger than the %zu bytes kvault "
+                         "holds in memory (KVAULT_MAX_REPLY); it was not read further",
+                         req->method, url, x->max_reply);
+    if (cc == CURLE_OPERATION_TIMEDOUT && strstr(why, "too slow"))
+        return kv_seterr(KV_ETRANSIENT, "%s %s: %s (KVAULT_MIN_RATE %ld bytes/s, "
+                         "KVAULT_STALL_TIMEOUT %d s)", req->method, url, why, min_rate(h),
+                         h->opts.stall_timeout_s);
     if (x->oom)
         return kv_seterr(KV_ENOMEM, "%s %s: out of memory storing the response", req->method, url);
     return kv_seterr(is_transient(cc) ? KV_ETRANSIENT : KV_ERR, "%s %s: %s", req->method, url, why);
@@ -409,7 +447,7 @@ int kv_http_do(kv_http *h, const kv_http_req *req, kv_http_resp *resp)
 {
     char errbuf[CURL_ERROR_SIZE] = "", url[512];
     struct curl_slist *headers = NULL;
-    xfer x = {req, resp, NULL, 0, 0, 0};
+    xfer x = {.req = req, .resp = resp, .max_reply = h->opts.max_reply};
     CURLcode cc;
     int rc;
 
@@ -431,7 +469,7 @@ int kv_http_do(kv_http *h, const kv_http_req *req, kv_http_resp *resp)
     curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, &resp->status);
     kv_http_url_for_message(req->url, url, sizeof url);
     if (cc != CURLE_OK) {
-        rc = map_failure(req, &x, cc, errbuf);
+        rc = map_failure(h, req, &x, cc, errbuf);
         kv_debug("http %s %s failed: %s", req->method, url, kv_errmsg());
         goto out;
     }

@@ -8,8 +8,17 @@
  *
  * Requests send bodies from memory; responses land in a growable buffer or,
  * for ranged reads, directly in a caller's fixed buffer. Transport failures
- * that a retry may fix (refused, reset, timeout, stall, truncated reply) are
- * KV_ETRANSIENT; the caller maps HTTP statuses itself. Nothing here retries.
+ * that a retry may fix (refused, reset, timeout, stall, a transfer slower
+ * than the minimum rate, truncated reply) are KV_ETRANSIENT; the caller maps
+ * HTTP statuses itself. Nothing here retries.
+ *
+ * What a server sends is bounded: a reply read into memory (a listing, an
+ * error document, any body not bound for a caller's fixed buffer) and its
+ * headers stop at max_reply bytes, and a transfer that moves fewer than
+ * min_rate bytes a second for the stall time fails. URLs are sent as built:
+ * dot segments in a path ("a/../b", legal in an object key) are not
+ * resolved by libcurl (CURLOPT_PATH_AS_IS), so the request that was signed
+ * is the one that is sent.
  *
  * Messages and logs name the method and the URL without its query string
  * (which may carry a SAS token or signature); header values are never logged.
@@ -26,13 +35,23 @@ typedef struct kv_http kv_http;
 
 typedef struct kv_http_opts {
     int connect_timeout_s;   /* 0 = 10 */
-    int stall_timeout_s;     /* fail when no byte moves this long; 0 = 60 */
+    int stall_timeout_s;     /* the window of the minimum rate; 0 = 60 */
+    long min_rate;           /* fail when fewer bytes a second than this move
+                                for stall_timeout_s; 0 = 1024. Lowered to
+                                kv_rate's limit / 256 when the process is
+                                rate-limited below that. */
+    size_t max_reply;        /* most bytes of a reply held in memory (body,
+                                and headers apart); 0 = 16 MiB */
     int negotiate;           /* SPNEGO (Kerberos) through libcurl's GSS-API,
                                 with the ticket from the user's cache (kinit) */
     const char *ca_file;     /* CA certificates (PEM) to verify HTTPS servers
                                 against instead of the system's; NULL =
                                 the system's. Verification is always on. */
 } kv_http_opts;
+
+/* Defaults of kv_http_opts. */
+#define KV_HTTP_MIN_RATE 1024L
+#define KV_HTTP_MAX_REPLY ((size_t)16 * 1024 * 1024)
 
 typedef struct kv_http_header {
     const char *name;

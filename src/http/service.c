@@ -67,6 +67,8 @@ static void sign_free(kv_svc_sign *sg)
             OPENSSL_cleanse(sg->values[i].data, sg->values[i].len);
         kv_buf_free(&sg->values[i]);
     }
+    if (sg->url.data) /* may hold a SAS token or a delegation token */
+        OPENSSL_cleanse(sg->url.data, sg->url.len);
     kv_buf_free(&sg->url);
 }
 

@@ -208,7 +208,7 @@ typedef struct list_ctx {
 } list_ctx;
 
 /* Calls cb for each <Blob> of a List Blobs page. */
-static int list_blobs(const list_ctx *l, xmlNode *root)
+static int list_blobs(const list_ctx *l, xmlNode *root, size_t *items)
 {
     char name[2048], size[32], mtime[64];
     int rc = KV_OK;
@@ -228,14 +228,16 @@ static int list_blobs(const list_ctx *l, xmlNode *root)
         kv_http_etag_copy(info.etag, info.etag, sizeof info.etag);
         info.size = strtoull(size, NULL, 10);
         info.mtime_unix = kv_time_parse_http(mtime);
-        if ((k = kv_bucket_store_key(&l->s->b, name)))
+        (*items)++;
+        rc = kv_bucket_store_key(&l->s->b, name, l->prefix, &k);
+        if (rc == KV_OK)
             rc = l->cb(k, &info, l->payload);
     }
     return rc;
 }
 
 /* One List Blobs page; *next is its NextMarker. */
-static int list_page(void *ctx, const char *marker, char **next)
+static int list_page(void *ctx, const char *marker, char **next, size_t *items)
 {
     const list_ctx *l = ctx;
     az_store *s = l->s;
@@ -264,7 +266,7 @@ static int list_page(void *ctx, const char *marker, char **next)
                                       "EnumerationResults document", what);
     }
     if (rc == KV_OK)
-        rc = list_blobs(l, root);
+        rc = list_blobs(l, root, items);
     if (root)
         *next = kv_xml_text_dup(root, "NextMarker");
     xmlFreeDoc(doc);
@@ -276,7 +278,7 @@ static int az_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payloa
 {
     az_store *s = (az_store *)st;
     list_ctx l = {.s = s, .prefix = kv_bucket_key(&s->b, prefix), .cb = cb, .payload = payload};
-    int rc = l.prefix ? kv_pages(list_page, &l) : kv_oom();
+    int rc = l.prefix ? kv_bucket_pages(&s->b, l.prefix, list_page, &l) : kv_oom();
     free((char *)l.prefix);
     return rc;
 }

@@ -1,7 +1,9 @@
 /* The local-directory backend: each key is a file under the root directory.
  * Objects appear whole: they are written under a temporary name in the same
- * directory and renamed into place. Nothing is fsync'd per file; the sync op
- * syncs the whole file system once (before a backup writes its manifest). */
+ * directory (".<name>.kvtmp-XXXXXX", multipart uploads too) and renamed into
+ * place. Listings do not show temporary files; garbage removes those a
+ * killed process left. Nothing is fsync'd per file; the sync op syncs the
+ * whole file system once (before a backup writes its manifest). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -279,13 +281,31 @@ typedef struct entry {
     kv_object_info info;
 } entry;
 
+/* The files under a prefix: the objects (list), or the temporary files of
+ * objects under it (garbage). */
 typedef struct listing {
     kv_store *st;
     const char *prefix;
     size_t plen;
+    int temps;
     entry *v;
     size_t n, cap;
 } listing;
+
+/* The key a temporary file "dir/.<name>.kvtmp-XXXXXX" was written for:
+ * "dir/<name>" (the name cut to TMP_NAME_MAX). malloc'd; NULL = no memory. */
+static char *temp_target(const char *rel)
+{
+    const char *base = strrchr(rel, '/'), *mark = NULL;
+    char *out = NULL;
+    base = base ? base + 1 : rel;
+    for (const char *p = base; (p = strstr(p, TMP_MARK)); p++)
+        mark = p;
+    if (asprintf(&out, "%.*s%.*s", (int)(base - rel), rel,
+                 mark > base ? (int)(mark - base - 1) : 0, base + 1) < 0)
+        return NULL;
+    return out;
+}
 
 static int add_entry(listing *l, char *key, const struct stat *sb)
 {
@@ -312,13 +332,30 @@ static int may_match(const listing *l, const char *rel)
     return strncmp(rel, l->prefix, n < l->plen ? n : l->plen) == 0;
 }
 
+/* Whether the file rel (named name) is one l collects: an object under the
+ * prefix, or with l->temps a temporary file of one. */
+static int wanted(const listing *l, const char *rel, const char *name, int *yes)
+{
+    char *target;
+    if (!l->temps || !is_temp_name(name)) {
+        *yes = !l->temps && strncmp(rel, l->prefix, l->plen) == 0;
+        return KV_OK;
+    }
+    target = temp_target(rel);
+    if (!target)
+        return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", l->prefix);
+    *yes = strncmp(target, l->prefix, l->plen) == 0;
+    free(target);
+    return KV_OK;
+}
+
 static int walk(listing *l, const char *rel_dir);
 
 static int visit(listing *l, const char *rel_dir, const char *dir, const char *name)
 {
     char *rel = NULL, *path = kv_path_join(dir, name);
     struct stat sb;
-    int rc = KV_OK;
+    int rc = KV_OK, yes = 0;
     if (!path || asprintf(&rel, "%s%s/", rel_dir, name) < 0) {
         rel = NULL;
         rc = kv_seterr(KV_ENOMEM, "out of memory listing '%s'", l->prefix);
@@ -336,7 +373,9 @@ static int visit(listing *l, const char *rel_dir, const char *dir, const char *n
         goto out;
     }
     rel[strlen(rel) - 1] = '\0';
-    if (S_ISREG(sb.st_mode) && strncmp(rel, l->prefix, l->plen) == 0) {
+    if (S_ISREG(sb.st_mode))
+        rc = wanted(l, rel, name, &yes);
+    if (rc == KV_OK && yes) {
         rc = add_entry(l, rel, &sb);
         if (!rc)
             rel = NULL;
@@ -364,7 +403,8 @@ static int walk(listing *l, const char *rel_dir)
         goto out;
     }
     while (!rc && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_temp_name(e->d_name))
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            (is_temp_name(e->d_name) && !l->temps))
             continue;
         rc = visit(l, rel_dir, dir, e->d_name);
     }
@@ -380,24 +420,36 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
 }
 
+static void listing_free(listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].key);
+    free(l->v);
+}
+
+/* Fills l with what it collects under its prefix, in key order. */
+static int collect(listing *l)
+{
+    const char *slash = strrchr(l->prefix, '/');
+    char *start = strndup(l->prefix, slash ? (size_t)(slash - l->prefix + 1) : 0);
+    int rc = check_name(l->prefix, 1);
+    if (!rc && !start)
+        rc = kv_seterr(KV_ENOMEM, "out of memory listing '%s'", l->prefix);
+    if (!rc)
+        rc = walk(l, start);
+    if (!rc && l->n)
+        qsort(l->v, l->n, sizeof *l->v, by_key);
+    free(start);
+    return rc;
+}
+
 static int file_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
 {
-    listing l = {st, prefix, strlen(prefix), NULL, 0, 0};
-    const char *slash = strrchr(prefix, '/');
-    char *start = strndup(prefix, slash ? (size_t)(slash - prefix + 1) : 0);
-    int rc = check_name(prefix, 1);
-    if (!rc && !start)
-        rc = kv_seterr(KV_ENOMEM, "out of memory listing '%s'", prefix);
-    if (!rc)
-        rc = walk(&l, start);
-    if (!rc && l.n)
-        qsort(l.v, l.n, sizeof *l.v, by_key);
+    listing l = {.st = st, .prefix = prefix, .plen = strlen(prefix)};
+    int rc = collect(&l);
     for (size_t i = 0; i < l.n && !rc; i++)
         rc = cb(l.v[i].key, &l.v[i].info, payload);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].key);
-    free(l.v);
-    free(start);
+    listing_free(&l);
     return rc;
 }
 
@@ -505,6 +557,54 @@ static void file_upload_abort(kv_upload *up)
     free_upload(up);
 }
 
+/* ---- garbage: temporary files of writes never finished ------------------ */
+
+typedef struct file_garbage {
+    kv_store *st;
+    kv_garbage_args args;
+    const char *key;         /* the key the temporary file being taken was for */
+    char *path;              /* its path (cut short by prune_parents) */
+} file_garbage;
+
+static int drop_temp(void *ctx)
+{
+    const file_garbage *g = ctx;
+    if (unlink(g->path) == 0)
+        prune_parents(g->st, g->path);
+    else if (errno != ENOENT)
+        return fail_errno(errno, g->key, "remove the temporary file", g->path);
+    return KV_OK;
+}
+
+static int take_temp(file_garbage *g, const entry *e)
+{
+    char *target = temp_target(e->key), *path = kv_path_join(root_of(g->st), e->key);
+    kv_garbage_item item = {.key = target, .name = e->key, .kind = "temporary file",
+                            .size = e->info.size, .mtime_unix = e->info.mtime_unix};
+    int rc = target && path ? KV_OK : kv_seterr(KV_ENOMEM, "out of memory for '%s'", e->key);
+    g->key = target;
+    g->path = path;
+    if (rc == KV_OK)
+        rc = kv_garbage_take(&g->args, &item, drop_temp, g);
+    free(target);
+    free(path);
+    return rc;
+}
+
+static int file_garbage_collect(kv_store *st, const char *prefix, int64_t older_than_unix,
+                                int dry_run, kv_garbage_cb cb, void *payload)
+{
+    listing l = {.st = st, .prefix = prefix, .plen = strlen(prefix), .temps = 1};
+    file_garbage g = {.st = st,
+                      .args = {.older_than = older_than_unix, .dry_run = dry_run, .cb = cb,
+                               .payload = payload}};
+    int rc = collect(&l);
+    for (size_t i = 0; i < l.n && !rc; i++)
+        rc = take_temp(&g, &l.v[i]);
+    listing_free(&l);
+    return rc;
+}
+
 /* ---- store -------------------------------------------------------------- */
 
 static int file_sync(kv_store *st)
@@ -558,4 +658,5 @@ const kv_store_ops kv_file_ops = {
     .upload_abort = file_upload_abort,
     .sync = file_sync,
     .close = file_close,
+    .garbage = file_garbage_collect,
 };

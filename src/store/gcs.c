@@ -52,6 +52,7 @@
 #include "http/auth_google.h"
 #include "http/service.h"
 #include "store/bucket.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/crc32c.h"
 #include "util/err.h"
@@ -69,6 +70,7 @@
 #define DEFAULT_CHUNK (8 * MIB)
 #define DEFAULT_THRESHOLD (8 * MIB)
 #define DEFAULT_API "https://storage.googleapis.com"
+#define PART_MARK ".kvpart"
 
 /* A resumable session left by a put that failed part way, to resume. */
 typedef struct pending_session {
@@ -132,23 +134,6 @@ typedef struct gcs_src {
 } gcs_src;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static long long setting_num(const kv_store_opts *o, const char *name, long long fallback)
-{
-    const char *v = kv_opt_str(o, name);
-    char *end;
-    long long n;
-    if (!v)
-        return fallback;
-    n = strtoll(v, &end, 10);
-    if (*end == 'K' || *end == 'k')
-        n *= (long long)KIB, end++;
-    else if (*end == 'M' || *end == 'm')
-        n *= (long long)MIB, end++;
-    else if (*end == 'G' || *end == 'g')
-        n *= (long long)(1024 * MIB), end++;
-    return *end || n <= 0 ? fallback : n;
-}
 
 static void parse_obj(json_t *o, gcs_obj *out)
 {
@@ -682,27 +667,54 @@ static int gcs_remove(kv_store *st, const char *key)
 
 /* ---- listing ------------------------------------------------------------ */
 
+/* The length of the ".<tag>-[L<level>-]<nnnnn>.kvpart" that part_name and
+ * temp_name end a part object's name with; 0 when name is not one. */
+static size_t part_suffix(const char *name)
+{
+    size_t n = strlen(name), mark = strlen(PART_MARK), i;
+    const char *dot = n > mark ? memrchr(name, '.', n - mark) : NULL, *rest;
+    if (!dot || strcmp(name + n - mark, PART_MARK) != 0)
+        return 0;
+    for (i = 1; i <= 16 && isxdigit((unsigned char)dot[i]); i++)
+        ;
+    rest = dot + 18;
+    if (i != 17 || dot[17] != '-')
+        return 0;
+    if (*rest == 'L') {
+        rest += 1 + strspn(rest + 1, "0123456789");
+        if (rest == dot + 19 || *rest++ != '-')
+            return 0;
+    }
+    return strspn(rest, "0123456789") && rest + strspn(rest, "0123456789") == name + n - mark
+               ? (size_t)(name + n - dot) : 0;
+}
+
+/* Each object of a listing: an ordinary one (list) or a part object
+ * (garbage), by its store key and full name. */
 typedef struct list_ctx {
     gcs_store *s;
     const char *prefix;   /* full prefix of object names */
-    kv_list_cb cb;
-    void *payload;
+    int parts;            /* part objects instead of the others */
+    int (*found)(void *arg, const char *key, const char *name, const gcs_obj *o);
+    void *arg;
 } list_ctx;
 
-static int list_items(const list_ctx *l, json_t *root)
+static int list_items(const list_ctx *l, json_t *root, size_t *items)
 {
     size_t i;
     json_t *item;
     int rc = KV_OK;
     json_array_foreach(json_object_get(root, "items"), i, item) {
         const char *name = json_string_value(json_object_get(item, "name")), *k;
-        kv_object_info info;
         gcs_obj o;
-        if (!name || !(k = kv_bucket_store_key(&l->s->b, name)))
+        (*items)++;
+        rc = kv_bucket_store_key(&l->s->b, name ? name : "", l->prefix, &k);
+        if (rc)
+            break;
+        if ((part_suffix(name) != 0) != l->parts)
             continue;
         parse_obj(item, &o);
-        fill_info(&o, &info);
-        rc = l->cb(k, &info, l->payload);
+        rc = l->found(l->arg, k, name, &o);
         if (rc)
             break;
     }
@@ -726,7 +738,7 @@ static int list_url(const gcs_store *s, const char *prefix, const char *token, k
 }
 
 /* One page of objects.list; *next is its nextPageToken. */
-static int list_page(void *ctx, const char *token, char **next)
+static int list_page(void *ctx, const char *token, char **next, size_t *items)
 {
     const list_ctx *l = ctx;
     gcs_store *s = l->s;
@@ -746,7 +758,7 @@ static int list_page(void *ctx, const char *token, char **next)
                            l->prefix);
     }
     if (rc == KV_OK)
-        rc = list_items(l, root);
+        rc = list_items(l, root, items);
     nt = json_string_value(json_object_get(root, "nextPageToken"));
     if (nt && *nt && !(*next = strdup(nt)))
         rc = kv_oom();
@@ -756,13 +768,37 @@ static int list_page(void *ctx, const char *token, char **next)
     return rc;
 }
 
-static int gcs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
+/* Every object under prefix (a store prefix): the ordinary ones, or the
+ * part objects. */
+static int each_object(gcs_store *s, const char *prefix, int parts,
+                       int (*found)(void *, const char *, const char *, const gcs_obj *),
+                       void *arg)
 {
-    gcs_store *s = (gcs_store *)st;
-    list_ctx l = {.s = s, .prefix = kv_bucket_key(&s->b, prefix), .cb = cb, .payload = payload};
-    int rc = l.prefix ? kv_pages(list_page, &l) : kv_oom();
+    list_ctx l = {.s = s, .prefix = kv_bucket_key(&s->b, prefix), .parts = parts,
+                  .found = found, .arg = arg};
+    int rc = l.prefix ? kv_bucket_pages(&s->b, l.prefix, list_page, &l) : kv_oom();
     free((char *)l.prefix);
     return rc;
+}
+
+typedef struct list_cb_arg {
+    kv_list_cb cb;
+    void *payload;
+} list_cb_arg;
+
+static int list_found(void *arg, const char *key, const char *name, const gcs_obj *o)
+{
+    const list_cb_arg *a = arg;
+    kv_object_info info;
+    (void)name;
+    fill_info(o, &info);
+    return a->cb(key, &info, a->payload);
+}
+
+static int gcs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
+{
+    list_cb_arg a = {.cb = cb, .payload = payload};
+    return each_object((gcs_store *)st, prefix, 0, list_found, &a);
 }
 
 /* ---- multipart: part objects and compose ------------------------------------ */
@@ -770,13 +806,14 @@ static int gcs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *paylo
 static char *part_name(const kv_upload *up, uint32_t n)
 {
     char *out = NULL;
-    return asprintf(&out, "%s.%s-%05u.kvpart", up->key, up->tag, n) < 0 ? NULL : out;
+    return asprintf(&out, "%s.%s-%05u" PART_MARK, up->key, up->tag, n) < 0 ? NULL : out;
 }
 
 static char *temp_name(const kv_upload *up, int level, size_t i)
 {
     char *out = NULL;
-    return asprintf(&out, "%s.%s-L%d-%05zu.kvpart", up->key, up->tag, level, i) < 0 ? NULL : out;
+    return asprintf(&out, "%s.%s-L%d-%05zu" PART_MARK, up->key, up->tag, level, i) < 0 ? NULL
+                                                                                         : out;
 }
 
 static void cancel_session(gcs_store *s, const char *uri)
@@ -1050,6 +1087,43 @@ static void gcs_upload_abort(kv_upload *up)
     upload_free(up);
 }
 
+/* ---- garbage: part objects of uploads never completed -------------------------- */
+
+typedef struct gcs_garbage {
+    gcs_store *s;
+    kv_garbage_args args;
+    const char *name;     /* the part object being taken */
+} gcs_garbage;
+
+static int drop_part(void *ctx)
+{
+    const gcs_garbage *g = ctx;
+    return delete_obj(g->s, g->name);
+}
+
+static int collect_part(void *arg, const char *key, const char *name, const gcs_obj *o)
+{
+    gcs_garbage *g = arg;
+    char *target = strndup(key, strlen(key) - part_suffix(name));
+    kv_garbage_item item = {.key = target, .name = key, .kind = "part object",
+                            .size = o->size, .mtime_unix = o->mtime_unix};
+    int rc = target ? KV_OK : kv_oom();
+    g->name = name;
+    if (rc == KV_OK)
+        rc = kv_garbage_take(&g->args, &item, drop_part, g);
+    free(target);
+    return rc;
+}
+
+static int gcs_garbage_collect(kv_store *st, const char *prefix, int64_t older_than_unix,
+                               int dry_run, kv_garbage_cb cb, void *payload)
+{
+    gcs_garbage g = {.s = (gcs_store *)st,
+                     .args = {.older_than = older_than_unix, .dry_run = dry_run, .cb = cb,
+                              .payload = payload}};
+    return each_object(g.s, prefix, 1, collect_part, &g);
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 /* The API base URL: STORAGE_EMULATOR_HOST, the endpoint option,
@@ -1077,12 +1151,12 @@ static int load_endpoint(gcs_store *s, const kv_store_opts *o)
 
 static void load_sizes(gcs_store *s, const kv_store_opts *o)
 {
-    long long chunk = setting_num(o, "KVAULT_GCS_CHUNK_SIZE", (long long)DEFAULT_CHUNK);
+    long long chunk = kv_setting_size(o, "KVAULT_GCS_CHUNK_SIZE", (long long)DEFAULT_CHUNK);
     chunk = chunk / (long long)GCS_CHUNK_UNIT * (long long)GCS_CHUNK_UNIT;
     s->chunk_size = chunk > 0 ? (uint64_t)chunk : GCS_CHUNK_UNIT;
-    s->threshold = (uint64_t)setting_num(o, "KVAULT_GCS_RESUMABLE_THRESHOLD",
+    s->threshold = (uint64_t)kv_setting_size(o, "KVAULT_GCS_RESUMABLE_THRESHOLD",
                                          (long long)DEFAULT_THRESHOLD);
-    s->max_results = (int)setting_num(o, "KVAULT_GCS_MAX_RESULTS", 0);
+    s->max_results = (int)kv_setting_size(o, "KVAULT_GCS_MAX_RESULTS", 0);
 }
 
 /* ---- open / close ------------------------------------------------------- */
@@ -1172,4 +1246,5 @@ const kv_store_ops kv_gcs_ops = {
     .upload_abort = gcs_upload_abort,
     .sync = NULL,
     .close = gcs_close,
+    .garbage = gcs_garbage_collect,
 };

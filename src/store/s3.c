@@ -277,7 +277,7 @@ typedef struct list_ctx {
 } list_ctx;
 
 /* Calls cb for each <Contents> of a ListObjectsV2 page. */
-static int list_contents(const list_ctx *l, xmlNode *root)
+static int list_contents(const list_ctx *l, xmlNode *root, size_t *items)
 {
     char key[2048], size[32], mtime[64], etag[160];
     int rc = KV_OK;
@@ -294,14 +294,16 @@ static int list_contents(const list_ctx *l, xmlNode *root)
         kv_http_etag_copy(etag, info.etag, sizeof info.etag);
         info.size = strtoull(size, NULL, 10);
         info.mtime_unix = kv_time_parse_rfc3339(mtime);
-        if ((k = kv_bucket_store_key(&l->s->b, key)))
+        (*items)++;
+        rc = kv_bucket_store_key(&l->s->b, key, l->prefix, &k);
+        if (rc == KV_OK)
             rc = l->cb(k, &info, l->payload);
     }
     return rc;
 }
 
 /* One ListObjectsV2 page; *next is the continuation token, if truncated. */
-static int list_page(void *ctx, const char *token, char **next)
+static int list_page(void *ctx, const char *token, char **next, size_t *items)
 {
     const list_ctx *l = ctx;
     s3_store *s = l->s;
@@ -322,7 +324,7 @@ static int list_page(void *ctx, const char *token, char **next)
         rc = s3_xml(s, &r, "ListBucketResult", &doc);
     }
     if (rc == KV_OK)
-        rc = list_contents(l, xmlDocGetRootElement(doc));
+        rc = list_contents(l, xmlDocGetRootElement(doc), items);
     if (rc == KV_OK && xml_is_true(xmlDocGetRootElement(doc), "IsTruncated")) {
         *next = kv_xml_text_dup(xmlDocGetRootElement(doc), "NextContinuationToken");
         if (!*next)
@@ -337,7 +339,7 @@ static int s3_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payloa
 {
     s3_store *s = (s3_store *)st;
     list_ctx l = {.s = s, .prefix = kv_bucket_key(&s->b, prefix), .cb = cb, .payload = payload};
-    int rc = l.prefix ? kv_pages(list_page, &l) : kv_oom();
+    int rc = l.prefix ? kv_bucket_pages(&s->b, l.prefix, list_page, &l) : kv_oom();
     free((char *)l.prefix);
     return rc;
 }
@@ -514,87 +516,126 @@ static int s3_upload_complete(kv_upload *up)
     return rc;
 }
 
+/* AbortMultipartUpload of key's upload id (full key). */
+static int abort_upload(s3_store *s, const char *key, const char *upload_id)
+{
+    const kv_http_header q[] = {{.name = "uploadId", .value = upload_id}};
+    kv_svc_req r = {.method = "DELETE", .key = key, .query = q, .nquery = 1};
+    return kv_svc_call(&s->svc, &r);
+}
+
 static void s3_upload_abort(kv_upload *up)
 {
     if (!up)
         return;
-    {
-        const kv_http_header q[] = {{.name = "uploadId", .value = up->upload_id}};
-        kv_svc_req r = {.method = "DELETE", .key = up->key, .query = q, .nquery = 1};
-        if (kv_svc_call(&up->s->svc, &r) != KV_OK)
-            kv_debug("s3: abort of upload to %s%s failed: %s", up->s->b.name, up->key,
-                     kv_errmsg());
-    }
+    if (abort_upload(up->s, up->key, up->upload_id) != KV_OK)
+        kv_debug("s3: abort of upload to %s%s failed: %s", up->s->b.name, up->key, kv_errmsg());
     upload_free(up);
 }
 
 /* ---- multipart listings (s3.h) ------------------------------------------ */
 
+/* One open multipart upload, as ListMultipartUploads lists it. */
+typedef struct s3_open_upload {
+    const char *key;       /* store key */
+    const char *full_key;  /* in the bucket */
+    const char *id;
+    int64_t initiated;
+} s3_open_upload;
+
+typedef int (*open_upload_fn)(void *arg, const s3_open_upload *u);
+
 typedef struct uploads_ctx {
     s3_store *s;
-    const char *prefix;
-    char *id_marker;      /* NextUploadIdMarker of the last page */
-    kv_s3_upload_cb cb;
-    void *payload;
+    const char *prefix;   /* full */
+    open_upload_fn found;
+    void *arg;
 } uploads_ctx;
 
-static int uploads_found(const uploads_ctx *u, xmlNode *root)
+static int uploads_found(const uploads_ctx *u, xmlNode *root, size_t *items)
 {
-    char key[2048], id[512];
+    char key[2048], id[512], initiated[64];
     int rc = KV_OK;
     for (xmlNode *n = root->children; n && rc == KV_OK; n = n->next) {
-        const char *k;
+        s3_open_upload o = {.full_key = key, .id = id};
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Upload") != 0)
             continue;
         kv_xml_text(n, "Key", key, sizeof key);
         kv_xml_text(n, "UploadId", id, sizeof id);
-        if ((k = kv_bucket_store_key(&u->s->b, key)))
-            rc = u->cb(k, id, u->payload);
+        kv_xml_text(n, "Initiated", initiated, sizeof initiated);
+        o.initiated = kv_time_parse_rfc3339(initiated);
+        (*items)++;
+        rc = kv_bucket_store_key(&u->s->b, key, u->prefix, &o.key);
+        if (rc == KV_OK)
+            rc = u->found(u->arg, &o);
     }
     return rc;
 }
 
-/* One ListMultipartUploads page; the token is the key marker. */
-static int uploads_page(void *ctx, const char *token, char **next)
+/* The token of the page after root: "<NextUploadIdMarker>\n<NextKeyMarker>"
+ * (one key's uploads may span pages, so the key marker alone repeats). */
+static int uploads_next(xmlNode *root, char **next)
+{
+    char *id = kv_xml_text_dup(root, "NextUploadIdMarker");
+    char *key = kv_xml_text_dup(root, "NextKeyMarker");
+    int rc = key && asprintf(next, "%s\n%s", id ? id : "", key) < 0 ? kv_oom() : KV_OK;
+    free(id);
+    free(key);
+    return rc;
+}
+
+/* One ListMultipartUploads page after token (uploads_next's). */
+static int uploads_page(void *ctx, const char *token, char **next, size_t *items)
 {
     uploads_ctx *u = ctx;
     kv_http_header q[4] = {{.name = "uploads", .value = ""}, {.name = "prefix", .value = u->prefix}};
+    const char *nl = token ? strchr(token, '\n') : NULL;
+    char *id = nl ? strndup(token, (size_t)(nl - token)) : NULL;
     size_t nq = 2;
     xmlDoc *doc = NULL;
-    xmlNode *root;
-    int rc;
-    if (token)
-        q[nq++] = (kv_http_header){.name = "key-marker", .value = token};
-    if (u->id_marker)
-        q[nq++] = (kv_http_header){.name = "upload-id-marker", .value = u->id_marker};
-    {
+    int rc = nl && !id ? kv_oom() : KV_OK;
+    if (nl)
+        q[nq++] = (kv_http_header){.name = "key-marker", .value = nl + 1};
+    if (id && *id)
+        q[nq++] = (kv_http_header){.name = "upload-id-marker", .value = id};
+    if (rc == KV_OK) {
         kv_svc_req r = {.method = "GET", .query = q, .nquery = nq, .object = u->prefix};
         rc = s3_xml(u->s, &r, "ListMultipartUploadsResult", &doc);
     }
-    if (rc)
-        return rc;
-    root = xmlDocGetRootElement(doc);
-    rc = uploads_found(u, root);
-    free(u->id_marker);
-    u->id_marker = kv_xml_text_dup(root, "NextUploadIdMarker");
-    if (xml_is_true(root, "IsTruncated"))
-        *next = kv_xml_text_dup(root, "NextKeyMarker");
+    if (rc == KV_OK)
+        rc = uploads_found(u, xmlDocGetRootElement(doc), items);
+    if (rc == KV_OK && xml_is_true(xmlDocGetRootElement(doc), "IsTruncated"))
+        rc = uploads_next(xmlDocGetRootElement(doc), next);
     xmlFreeDoc(doc);
+    free(id);
     return rc;
+}
+
+/* Every open upload under prefix (a store prefix), all pages. */
+static int each_upload(s3_store *s, const char *prefix, open_upload_fn found, void *arg)
+{
+    uploads_ctx u = {.s = s, .prefix = kv_bucket_key(&s->b, prefix), .found = found, .arg = arg};
+    int rc = u.prefix ? kv_bucket_pages(&s->b, u.prefix, uploads_page, &u) : kv_oom();
+    free((char *)u.prefix);
+    return rc;
+}
+
+typedef struct upload_listing {
+    kv_s3_upload_cb cb;
+    void *payload;
+} upload_listing;
+
+static int report_upload(void *arg, const s3_open_upload *u)
+{
+    const upload_listing *l = arg;
+    return l->cb(u->key, u->id, l->payload);
 }
 
 int kv_s3_list_uploads(kv_store *st, const char *prefix, kv_s3_upload_cb cb, void *payload)
 {
-    s3_store *s = (s3_store *)st;
-    uploads_ctx u = {.s = s, .cb = cb, .payload = payload};
+    upload_listing l = {.cb = cb, .payload = payload};
     int rc = kv_store_check_backend(st, &kv_s3_ops, "kv_s3_list_uploads");
-    if (rc == KV_OK && !(u.prefix = kv_bucket_key(&s->b, prefix)))
-        rc = kv_oom();
-    if (rc == KV_OK)
-        rc = kv_pages(uploads_page, &u);
-    free(u.id_marker);
-    free((char *)u.prefix);
-    return rc;
+    return rc ? rc : each_upload((s3_store *)st, prefix, report_upload, &l);
 }
 
 typedef struct parts_ctx {
@@ -605,7 +646,7 @@ typedef struct parts_ctx {
 } parts_ctx;
 
 /* One ListParts page; the token is the part number marker. */
-static int parts_page(void *ctx, const char *token, char **next)
+static int parts_page(void *ctx, const char *token, char **next, size_t *items)
 {
     const parts_ctx *p = ctx;
     kv_http_header q[2] = {{.name = "uploadId", .value = p->upload_id},
@@ -622,6 +663,7 @@ static int parts_page(void *ctx, const char *token, char **next)
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Part") != 0)
             continue;
         kv_xml_text(n, "Size", size, sizeof size);
+        (*items)++;
         (*p->parts)++;
         *p->bytes += strtoull(size, NULL, 10);
     }
@@ -631,20 +673,78 @@ static int parts_page(void *ctx, const char *token, char **next)
     return KV_OK;
 }
 
+/* ListParts of the upload of full_key, all pages. */
+static int list_parts(s3_store *s, const char *full_key, const char *upload_id,
+                      uint32_t *parts, uint64_t *bytes)
+{
+    parts_ctx p = {.s = s, .key = full_key, .upload_id = upload_id, .parts = parts,
+                   .bytes = bytes};
+    *parts = 0;
+    *bytes = 0;
+    return kv_bucket_pages(&s->b, full_key, parts_page, &p);
+}
+
 int kv_s3_list_parts(kv_store *st, const char *key, const char *upload_id, uint32_t *parts,
                      uint64_t *bytes)
 {
     s3_store *s = (s3_store *)st;
-    parts_ctx p = {.s = s, .upload_id = upload_id, .parts = parts, .bytes = bytes};
+    char *k = NULL;
     int rc = kv_store_check_backend(st, &kv_s3_ops, "kv_s3_list_parts");
     *parts = 0;
     *bytes = 0;
-    if (rc == KV_OK && !(p.key = kv_bucket_key(&s->b, key)))
+    if (rc == KV_OK && !(k = kv_bucket_key(&s->b, key)))
         rc = kv_oom();
     if (rc == KV_OK)
-        rc = kv_pages(parts_page, &p);
-    free((char *)p.key);
+        rc = list_parts(s, k, upload_id, parts, bytes);
+    free(k);
     return rc;
+}
+
+/* ---- garbage: unfinished multipart uploads ------------------------------- */
+
+typedef struct s3_garbage {
+    s3_store *s;
+    kv_garbage_args args;
+    const s3_open_upload *u;  /* the one being taken */
+} s3_garbage;
+
+/* Aborts the upload; one already gone is not an error. */
+static int drop_upload(void *ctx)
+{
+    const s3_garbage *g = ctx;
+    int rc = abort_upload(g->s, g->u->full_key, g->u->id);
+    if (rc == KV_ENOTFOUND) {
+        kv_errclear();
+        rc = KV_OK;
+    }
+    return rc;
+}
+
+/* An upload begun before the cutoff, with the bytes its parts hold. */
+static int collect_upload(void *arg, const s3_open_upload *u)
+{
+    s3_garbage *g = arg;
+    kv_garbage_item item = {.key = u->key, .name = u->id, .kind = "multipart upload",
+                            .mtime_unix = u->initiated};
+    uint32_t parts = 0;
+    int rc = KV_OK;
+    g->u = u;
+    if (u->initiated > 0 && u->initiated < g->args.older_than)
+        rc = list_parts(g->s, u->full_key, u->id, &parts, &item.size);
+    if (rc == KV_ENOTFOUND) { /* completed or aborted meanwhile */
+        kv_errclear();
+        return KV_OK;
+    }
+    return rc ? rc : kv_garbage_take(&g->args, &item, drop_upload, g);
+}
+
+static int s3_garbage_collect(kv_store *st, const char *prefix, int64_t older_than_unix,
+                              int dry_run, kv_garbage_cb cb, void *payload)
+{
+    s3_garbage g = {.s = (s3_store *)st,
+                    .args = {.older_than = older_than_unix, .dry_run = dry_run, .cb = cb,
+                             .payload = payload}};
+    return each_upload(g.s, prefix, collect_upload, &g);
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -803,4 +903,5 @@ const kv_store_ops kv_s3_ops = {
     .upload_abort = s3_upload_abort,
     .sync = NULL,
     .close = s3_close,
+    .garbage = s3_garbage_collect,
 };

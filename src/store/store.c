@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,11 @@
 
 #include <ctype.h>
 
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/escape.h"
 #include "util/log.h"
+#include "util/strset.h"
 
 #define MIB (1024ull * 1024ull)
 #define DEFAULT_PART (8 * MIB)
@@ -65,11 +69,20 @@ const kv_store_ops *kv_store_backend(const char *scheme)
 
 static int check_version(const kv_store_ops *ops)
 {
-    if (ops->version == KV_STORE_OPS_VERSION)
+    if (ops->version >= KV_STORE_OPS_VERSION_MIN && ops->version <= KV_STORE_OPS_VERSION)
         return KV_OK;
     return kv_seterr(KV_EINVAL, "store backend '%s': kv_store_ops version %u, this kvault "
-                     "knows version %u", ops->scheme ? ops->scheme : "(no scheme)",
-                     ops->version, KV_STORE_OPS_VERSION);
+                     "knows versions %u to %u", ops->scheme ? ops->scheme : "(no scheme)",
+                     ops->version, KV_STORE_OPS_VERSION_MIN, KV_STORE_OPS_VERSION);
+}
+
+typedef int (*garbage_fn)(kv_store *st, const char *prefix, int64_t older_than_unix,
+                          int dry_run, kv_garbage_cb cb, void *payload);
+
+/* The garbage method, of tables new enough to have the member. */
+static garbage_fn garbage_of(const kv_store_ops *ops)
+{
+    return ops->version >= 2 ? ops->garbage : NULL;
 }
 
 static int valid_scheme(const char *scheme)
@@ -433,38 +446,112 @@ int kv_store_stat(kv_store *st, const char *key, kv_object_info *out)
     return kv_store_retry(st, do_stat, &c);
 }
 
+/* ---- listed keys ------------------------------------------------------------ */
+
+static const char *key_fault(const char *key, const char *prefix)
+{
+    const char *seg = key;
+    if (strncmp(key, prefix, strlen(prefix)) != 0)
+        return "is outside the prefix";
+    if (!*key)
+        return "is empty";
+    for (const char *p = key; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return "has a control character";
+    for (;;) {
+        size_t len = strcspn(seg, "/");
+        if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return "has a '.' or '..' segment";
+        if (!seg[len])
+            return NULL;
+        seg += len + 1;
+    }
+}
+
+int kv_listed_key_check(const char *what, const char *key, const char *prefix)
+{
+    char k[400], p[300];
+    const char *fault = key_fault(key, prefix);
+    if (!fault)
+        return KV_OK;
+    return kv_seterr(KV_ECORRUPT, "%s: listing prefix '%s': the server listed the key '%s', "
+                     "which %s; the listing was stopped and nothing was done with that key",
+                     what, kv_escape(prefix, p, sizeof p), kv_escape(key, k, sizeof k), fault);
+}
+
+/* "scheme://host/root" of a store, for messages. */
+static void store_name(const kv_store *st, char *out, size_t n)
+{
+    snprintf(out, n, "%s://%s%s%s", st->url.scheme, st->url.host,
+             *st->url.host && *st->url.path ? "/" : "", st->url.path);
+}
+
+/* ---- listing ------------------------------------------------------------------ */
+
 /* A listing that fails part way is retried from the start; keys come in
- * order, so those already delivered are skipped rather than repeated. */
+ * order, so those already delivered are skipped rather than repeated.
+ * Within one attempt every key is checked, and must come after the one
+ * before: a server that pages in a circle cannot list forever. */
 typedef struct list_resume {
     kv_list_cb cb;
     void *payload;
-    char *last;
+    char what[512];       /* the store, for messages */
+    const char *prefix;
+    char *last;           /* the last key delivered, of any attempt */
+    char *prev;           /* the key before, in this attempt */
 } list_resume;
+
+static int keep_copy(char **slot, const char *key)
+{
+    char *copy = strdup(key);
+    if (!copy)
+        return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
+    free(*slot);
+    *slot = copy;
+    return KV_OK;
+}
+
+static int out_of_order(const list_resume *r, const char *key)
+{
+    char k[400], p[300], prev[400];
+    return kv_seterr(KV_ECORRUPT, "%s: listing prefix '%s': the server listed the key '%s' after "
+                     "'%s' (keys out of order, or listed again); the listing was stopped",
+                     r->what, kv_escape(r->prefix, p, sizeof p), kv_escape(key, k, sizeof k),
+                     kv_escape(r->prev, prev, sizeof prev));
+}
 
 static int resume_cb(const char *key, const kv_object_info *info, void *payload)
 {
     list_resume *r = payload;
-    char *copy;
-    int rc;
-    if (r->last && strcmp(key, r->last) <= 0)
-        return 0;
-    rc = r->cb(key, info, r->payload);
-    if (rc)
+    int rc = kv_listed_key_check(r->what, key, r->prefix);
+    if (rc == KV_OK && r->prev && strcmp(key, r->prev) <= 0)
+        rc = out_of_order(r, key);
+    if (rc == KV_OK)
+        rc = keep_copy(&r->prev, key);
+    if (rc || (r->last && strcmp(key, r->last) <= 0))
         return rc;
-    copy = strdup(key);
-    if (!copy)
-        return kv_seterr(KV_ENOMEM, "out of memory listing '%s'", key);
-    free(r->last);
-    r->last = copy;
-    return 0;
+    rc = r->cb(key, info, r->payload);
+    return rc ? rc : keep_copy(&r->last, key);
+}
+
+static int do_list_attempt(void *arg)
+{
+    call *c = arg;
+    list_resume *r = c->payload;
+    free(r->prev);
+    r->prev = NULL;
+    return do_list(arg);
 }
 
 int kv_store_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
 {
-    list_resume r = {cb, payload, NULL};
+    list_resume r = {.cb = cb, .payload = payload, .prefix = prefix};
     call c = {.st = st, .key = prefix, .cb = resume_cb, .payload = &r};
-    int rc = kv_store_retry(st, do_list, &c);
+    int rc;
+    store_name(st, r.what, sizeof r.what);
+    rc = kv_store_retry(st, do_list_attempt, &c);
     free(r.last);
+    free(r.prev);
     return rc;
 }
 
@@ -505,4 +592,72 @@ void kv_store_upload_abort(kv_store *st, kv_upload *up)
 int kv_store_sync(kv_store *st)
 {
     return st->ops->sync ? st->ops->sync(st) : KV_OK;
+}
+
+/* ---- garbage -------------------------------------------------------------------- */
+
+/* A clean-up that fails part way is retried from the start; leftovers
+ * reported by an earlier attempt (a dry run's, or one whose removal was
+ * reported before the failure) are not reported again. */
+typedef struct garbage_seen {
+    kv_garbage_cb cb;
+    void *payload;
+    kv_strset seen;      /* kind NUL name of each reported */
+    uint64_t count;
+} garbage_seen;
+
+static int garbage_cb(const kv_garbage_item *item, void *payload)
+{
+    garbage_seen *g = payload;
+    kv_buf id = KV_BUF_INIT;
+    int added = 0;
+    int rc = kv_buf_puts(&id, item->kind);
+    if (rc == KV_OK)
+        rc = kv_buf_put(&id, "", 1);
+    if (rc == KV_OK)
+        rc = kv_buf_puts(&id, item->name);
+    if (rc == KV_OK)
+        rc = kv_strset_add(&g->seen, id.data, id.len, &added);
+    kv_buf_free(&id);
+    if (rc || !added)
+        return rc;
+    g->count++;
+    return g->cb ? g->cb(item, g->payload) : 0;
+}
+
+int kv_garbage_take(const kv_garbage_args *g, const kv_garbage_item *item,
+                    int (*drop)(void *ctx), void *ctx)
+{
+    int rc;
+    if (item->mtime_unix <= 0 || item->mtime_unix >= g->older_than)
+        return KV_OK;
+    rc = g->dry_run ? KV_OK : drop(ctx);
+    return rc || !g->cb ? rc : g->cb(item, g->payload);
+}
+
+typedef struct garbage_call {
+    kv_store *st;
+    const char *prefix;
+    int64_t older_than;
+    int dry_run;
+    garbage_seen *g;
+} garbage_call;
+
+static int do_garbage(void *arg)
+{
+    garbage_call *c = arg;
+    return garbage_of(c->st->ops)(c->st, c->prefix, c->older_than, c->dry_run, garbage_cb,
+                                  c->g);
+}
+
+int kv_store_garbage(kv_store *st, const char *prefix, int64_t older_than_unix, int dry_run,
+                     kv_garbage_cb cb, void *payload, uint64_t *count)
+{
+    garbage_seen g = {.cb = cb, .payload = payload, .seen = KV_STRSET_INIT};
+    garbage_call c = {.st = st, .prefix = prefix, .older_than = older_than_unix,
+                      .dry_run = dry_run, .g = &g};
+    int rc = garbage_of(st->ops) ? kv_store_retry(st, do_garbage, &c) : KV_OK;
+    kv_strset_free(&g.seen);
+    *count = g.count;
+    return rc;
 }

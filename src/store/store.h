@@ -52,6 +52,40 @@ int kv_store_upload_complete(kv_store *st, kv_upload *up);
 void kv_store_upload_abort(kv_store *st, kv_upload *up);
 int kv_store_sync(kv_store *st); /* KV_OK when the backend has no sync */
 
+/* The backend's own leftovers (kv_store_ops.garbage) for keys under prefix,
+ * last written or begun before older_than_unix: calls cb (may be NULL) for
+ * each, after removing it unless dry_run. *count is how many were found
+ * (and, unless dry_run, removed); KV_OK with 0 for a backend that has no
+ * garbage method. Retried like the other wrappers; a leftover is reported
+ * once however many attempts see it. */
+int kv_store_garbage(kv_store *st, const char *prefix, int64_t older_than_unix, int dry_run,
+                     kv_garbage_cb cb, void *payload, uint64_t *count);
+
+/* For backends' garbage methods: the arguments, passed around whole. */
+typedef struct kv_garbage_args {
+    const char *prefix;
+    int64_t older_than;
+    int dry_run;
+    kv_garbage_cb cb;
+    void *payload;
+} kv_garbage_args;
+
+/* One leftover a garbage method found. Unless it was last written at or
+ * after the cutoff, or its time is unknown (0: kept, it may be in use),
+ * removes it with drop(ctx) (unless a dry run) and reports it to the
+ * callback. KV_OK for a leftover kept; else what drop or the callback
+ * returned. */
+int kv_garbage_take(const kv_garbage_args *g, const kv_garbage_item *item,
+                    int (*drop)(void *ctx), void *ctx);
+
+/* KV_OK when key, listed for prefix, is one kvault may act on: under the
+ * prefix, not empty, without a "." or ".." segment or a control character.
+ * Otherwise KV_ECORRUPT with a message naming the store (what), both
+ * (escaped) and saying nothing was done with the key. kv_store_list checks
+ * every key with it; backends check the names a service lists against
+ * their full prefix. */
+int kv_listed_key_check(const char *what, const char *key, const char *prefix);
+
 /* Runs op(arg) until it returns something other than KV_ETRANSIENT or the
  * store's retry budget is spent; sleeps with capped exponential backoff and
  * full jitter in between. Exposed for callers with compound operations. */

@@ -22,6 +22,15 @@ void kv_rate_set(uint64_t bytes_per_second)
     pthread_mutex_unlock(&rate_lock);
 }
 
+uint64_t kv_rate_get(void)
+{
+    uint64_t bps;
+    pthread_mutex_lock(&rate_lock);
+    bps = rate_bps;
+    pthread_mutex_unlock(&rate_lock);
+    return bps;
+}
+
 void kv_rate_consume(size_t n)
 {
     double now, wait_until;

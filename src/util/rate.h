@@ -8,6 +8,8 @@
 
 /* 0 = unlimited (the default). */
 void kv_rate_set(uint64_t bytes_per_second);
+/* The limit set, 0 = none. */
+uint64_t kv_rate_get(void);
 /* Called by whoever moves n bytes; sleeps as long as the limit requires. */
 void kv_rate_consume(size_t n);
 

@@ -19,7 +19,12 @@
  * statically. The table starts with its version: kvault refuses (KV_EINVAL)
  * to register or open a table whose version it does not know, so a backend
  * built against another revision of this contract fails cleanly instead of
- * being called through the wrong layout.
+ * being called through the wrong layout. Revisions only ever add optional
+ * methods at the end of the table, each addition raising the version; a
+ * table of an earlier version still registers and opens, and kvault never
+ * reads past its end (the methods it lacks count as absent).
+ *   version 1  the table up to close
+ *   version 2  garbage
  *
  * Keys are relative to the store's root prefix (the path part of its URL),
  * use '/' as separator and never start with '/'. Every method may be called
@@ -63,8 +68,10 @@
 extern "C" {
 #endif
 
-/* The revision of kv_store_ops this header describes. */
-#define KV_STORE_OPS_VERSION 1
+/* The revision of kv_store_ops this header describes, and the oldest one
+ * kvault still takes. */
+#define KV_STORE_OPS_VERSION 2
+#define KV_STORE_OPS_VERSION_MIN 1
 
 typedef struct kv_store kv_store;
 typedef struct kv_upload kv_upload; /* each backend defines its own */
@@ -111,6 +118,23 @@ typedef struct kv_digest {
 /* Called once per object by list; a non-zero return stops the listing and
  * is what list returns. */
 typedef int (*kv_list_cb)(const char *key, const kv_object_info *info, void *payload);
+
+/* One leftover of the backend's own (garbage): what a write that never
+ * finished left behind, invisible to list. */
+typedef struct kv_garbage_item {
+    const char *key;         /* the object it was meant to become, relative to
+                                the root, as far as its name tells */
+    const char *name;        /* the leftover itself: a temporary file's or part
+                                object's key, or an upload ID */
+    const char *kind;        /* "temporary file", "part file", "part object",
+                                "multipart upload" */
+    uint64_t size;           /* bytes it holds; 0 when unknown */
+    int64_t mtime_unix;      /* when it was last written or begun */
+} kv_garbage_item;
+
+/* Called once per leftover by garbage; a non-zero return stops it and is
+ * what garbage returns. */
+typedef int (*kv_garbage_cb)(const kv_garbage_item *item, void *payload);
 
 /* What a store is opened with (the public kvault_store_opts, validated,
  * defaults filled in). The core keeps a deep copy in the store's head, so a
@@ -183,7 +207,11 @@ struct kv_store_ops {
      * string prefix, not a directory), in key order (strcmp), across all
      * pages; info as stat gives it. Objects a backend uses internally
      * (temporary or part objects of its own naming) are not listed. A
-     * non-zero return of cb stops the listing and is returned. Required. */
+     * non-zero return of cb stops the listing and is returned. Required.
+     * The core checks every key before it acts on it: a key outside prefix,
+     * with a "." or ".." segment or a control character, or not after the
+     * one before, fails the listing (KV_ECORRUPT), so a server that ignores
+     * the prefix or sends hostile names never gets kvault to act on them. */
     int (*list)(kv_store *st, const char *prefix, kv_list_cb cb, void *payload);
 
     /* Removes the object; a missing key is KV_OK (as S3's DeleteObject is),
@@ -223,6 +251,18 @@ struct kv_store_ops {
      * Sends nothing that can fail and cannot fail. The core frees the head's
      * url and opts afterwards. Required. */
     void (*close)(kv_store *st);
+
+    /* Optional (may be NULL: the backend leaves nothing behind, or what it
+     * leaves the service removes by itself). Since version 2.
+     * Finds the backend's own leftovers for keys that start with prefix
+     * (temporary and part files or objects, unfinished multipart uploads:
+     * what an upload killed before complete or abort leaves, and list does
+     * not show) last written or begun before older_than_unix, and unless
+     * dry_run removes them. Calls cb (which may be NULL) for each, after it
+     * is removed. Never touches an object list shows, nor anything outside
+     * prefix; a leftover already gone is not an error. Safe to repeat. */
+    int (*garbage)(kv_store *st, const char *prefix, int64_t older_than_unix, int dry_run,
+                   kv_garbage_cb cb, void *payload);
 };
 
 /* The common head of every backend's handle: the first member of it. */

@@ -433,12 +433,35 @@ static int sweep_journals(gc *g)
     return rc;
 }
 
+static int report_garbage(const kv_garbage_item *item, void *payload)
+{
+    const gc *g = payload;
+    kv_info("%s %s '%s' (for '%s', %llu bytes)", g->dry_run ? "would remove" : "removed",
+            item->kind, item->name, item->key, (unsigned long long)item->size);
+    return 0;
+}
+
+/* The store's own leftovers under the env (unfinished multipart uploads,
+ * temporary files): no backup runs while the exclusive lease is held, so
+ * they belong to writers that died; the grace period still applies. */
+static int sweep_garbage(gc *g, kvault_gc_report *out)
+{
+    char *prefix;
+    int rc;
+    if (asprintf(&prefix, "%s/", g->env) < 0)
+        return kv_oom();
+    rc = kv_store_garbage(g->kv->st, prefix, g->now - g->grace_s, g->dry_run, report_garbage, g,
+                          &out->garbage_removed);
+    free(prefix);
+    return rc;
+}
+
 static int sweep(gc *g, kvault_gc_report *out)
 {
     int rc = kv_store_list(g->kv->st, g->prefix, collect_object, g);
     if (!rc && !(rc = map_folders(g)) && !(rc = index_references(g)) &&
-        !(rc = remove_objects(g, out)) && !(rc = remove_markers(g)))
-        rc = sweep_journals(g);
+        !(rc = remove_objects(g, out)) && !(rc = remove_markers(g)) && !(rc = sweep_journals(g)))
+        rc = sweep_garbage(g, out);
     return rc;
 }
 

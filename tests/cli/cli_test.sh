@@ -324,9 +324,16 @@ case_prune() {
     run 0 gc --from store
     has_out "^removed 1 objects"
     [[ ! -e $old/000009.sst && -e $new/000010.sst ]] || fail "gc with the default grace"
+    # a temporary file of an upload that never finished: the store's own
+    # leftover, invisible to ls; gc removes it past the grace
+    echo partial >"$new/.000011.sst.kvtmp-AbC123"
+    touch -d '2 days ago' "$new/.000011.sst.kvtmp-AbC123"
+    run 0 ls store/default/ --json
+    ! grep -q kvtmp out || fail "ls shows a temporary file"
     run 0 gc --from store --grace 0
-    has_out "^removed 1 objects"
+    has_out "^removed 1 objects .*; 1 store leftovers"
     [[ ! -e $new/000010.sst ]] || fail "gc --grace 0 kept it"
+    [[ ! -e $new/.000011.sst.kvtmp-AbC123 ]] || fail "gc left the temporary file"
     run 0 list --from store --json
     [[ $(json 'len(j)') == 2 ]] || fail "gc changed the backups: $(cat out)"
 }

@@ -27,7 +27,10 @@ KVAULT=$B/kvault
 JS=$PWD/tests/servers/azure_interop.js
 CONTAINER=bench
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+. bench/lib.sh
+need_time
+SEP="|"
+CACHE=warm # only sync before each run, as before: the file is read warm by every client
 command -v rclone >/dev/null || { echo "needs rclone (Debian package rclone)" >&2; exit 1; }
 if [[ ! -x $KVAULT ]]; then
     cmake -S . -B "$B" >/dev/null
@@ -49,25 +52,6 @@ export RCLONE_CONFIG_AZ_SAS_URL
 echo "writing a $SIZE random file..." >&2
 head -c "$(numfmt --from=iec "$SIZE")" /dev/urandom >"$DIR/file"
 BYTES=$(stat -c %s "$DIR/file")
-
-# measure NAME COMMAND...: one timed run; appends "NAME|wall|cpu|rss_kib" to results.
-measure() {
-    local name=$1
-    shift
-    sync
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/out.txt" 2>"$DIR/err.txt" || {
-        echo "$name failed:" >&2
-        cat "$DIR/err.txt" >&2
-        exit 1
-    }
-    awk -v name="$name" '
-        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
-                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        /User time/ { cpu += $NF }
-        /System time/ { cpu += $NF }
-        /Maximum resident set size/ { rss = $NF }
-        END { printf "%s|%.2f|%.2f|%d\n", name, wall, cpu, rss }' "$DIR/time.txt" >>"$DIR/results"
-}
 
 # check FILE: the downloaded copy is the file.
 check() {

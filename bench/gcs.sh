@@ -21,7 +21,9 @@ DIR=$(mktemp -d /tmp/kvault-gcs-bench-XXXXXX)
 EMU=$DIR/emulator
 KVAULT=$B/kvault
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time" >&2; exit 1; }
+. bench/lib.sh
+need_time
+CACHE=warm
 command -v rclone >/dev/null || { echo "needs rclone (Debian package)" >&2; exit 1; }
 if [[ ! -x $KVAULT ]]; then
     cmake -S . -B "$B" >/dev/null
@@ -40,24 +42,6 @@ export RCLONE_CONFIG_GCSEMU_NO_CHECK_BUCKET=true
 
 head -c "$SIZE" /dev/urandom >"$DIR/file"
 BYTES=$(stat -c %s "$DIR/file")
-
-# measure NAME COMMAND...: one timed run; appends "NAME wall cpu rss_kib" to results
-measure() {
-    local name=$1
-    shift
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/out.txt" 2>&1 || {
-        echo "$name failed:" >&2
-        cat "$DIR/out.txt" >&2
-        exit 1
-    }
-    awk -v name="$name" '
-        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
-                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        /User time/ { cpu += $NF }
-        /System time/ { cpu += $NF }
-        /Maximum resident/ { rss = $NF }
-        END { print name, wall, cpu, rss }' "$DIR/time.txt" >>"$DIR/results"
-}
 
 check() { # FILE: the download must equal the file
     cmp -s "$DIR/file" "$1" || { echo "download $1 differs" >&2; exit 1; }

@@ -29,7 +29,10 @@ DIR=${KV_BENCH_DIR:-/tmp/kvault-bench-hdfs}
 B=$(realpath -m "${KV_BUILD_DIR:-build}")
 KVAULT=$B/kvault
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+. bench/lib.sh
+need_time
+CACHE=warm
+SEP="|"
 if [[ ! -x $KVAULT ]]; then
     cmake -S . -B "$B" >/dev/null
     cmake --build "$B" -j"$(nproc)" --target kvault
@@ -59,45 +62,34 @@ server_cpu() {
     awk -v t="$TICKS" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$KV_HDFS_PID/stat"
 }
 
-# measure NAME COMMAND...: one timed run; appends a row to $DIR/rows.
-measure() {
+# hdfs_measure NAME COMMAND...: measure (lib.sh) with the server's CPU
+# seconds over the run; appends a table row to $DIR/rows.
+hdfs_measure() {
     local name=$1 s0 s1
     shift
     s0=$(server_cpu)
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/out.txt" 2>"$DIR/err.txt" || {
-        echo "$name failed:" >&2
-        cat "$DIR/err.txt" >&2
-        exit 1
-    }
+    measure "$name" "$@"
     s1=$(server_cpu)
-    awk -v name="$name" -v bytes="$bytes" -v s0="$s0" -v s1="$s1" '
-        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
-                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        /User time/   { cpu += $NF }
-        /System time/ { cpu += $NF }
-        /Maximum resident/ { rss = $NF }
-        END {
-            gib = bytes / 1073741824
-            printf "| %s | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", name, wall,
-                   bytes / 1048576 / wall, cpu, cpu / gib, rss / 1024, s1 - s0
-        }' "$DIR/time.txt" >>"$DIR/rows"
+    tail -1 "$DIR/results" | awk -F'|' -v bytes="$bytes" -v s0="$s0" -v s1="$s1" '{
+        gib = bytes / 1073741824
+        printf "| %s | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", $1, $2,
+               bytes / 1048576 / $2, $3, $3 / gib, $4 / 1024, s1 - s0 }' >>"$DIR/rows"
 }
 
 up() {
     local name=$1 workers=$2 part=$3 sum=$4
-    KVAULT_HDFS_CHECKSUM=$sum measure "$name" "$KVAULT" cp -q --workers "$workers" \
+    KVAULT_HDFS_CHECKSUM=$sum hdfs_measure "$name" "$KVAULT" cp -q --workers "$workers" \
         --part-size "$part" "$DIR/file" "$URL/file"
     cmp <("$KVAULT" cat "$URL/file") "$DIR/file"
     "$KVAULT" rm -q "$URL/file"
 }
-
 
 up "up: 1 stream (one CREATE)" 1 "$SIZE" 0
 up "up: 1 worker, $PART parts + CONCAT" 1 "$PART" 0
 up "up: 8 workers, $PART parts + CONCAT" 8 "$PART" 0
 KVAULT_HDFS_CHECKSUM=0 "$KVAULT" cp -q --workers 8 --part-size "$PART" "$DIR/file" "$URL/file"
 for w in 1 8; do
-    measure "down: $w worker(s), $PART ranges" "$KVAULT" cp -q --workers "$w" \
+    hdfs_measure "down: $w worker(s), $PART ranges" "$KVAULT" cp -q --workers "$w" \
         --part-size "$PART" "$URL/file" "$DIR/back"
     cmp "$DIR/back" "$DIR/file"
     rm -f "$DIR/back"

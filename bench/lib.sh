@@ -14,24 +14,29 @@ drop_caches() {
 }
 
 # measure NAME COMMAND...: one timed run with /usr/bin/time -v after dropping
-# the page cache; appends "NAME wall cpu rss_kib" to $DIR/results and keeps
-# the command's output in "$DIR/NAME.out" / ".err".
+# the page cache; appends "NAME wall cpu rss_kib" to $RESULTS (default
+# $DIR/results; fields joined by $SEP, default a space: set SEP="|" for
+# names with spaces) and keeps the command's output in $DIR/<NAME>.out and
+# .err (NAME with anything but letters, digits, '.', '_' and '-' as '_').
+# A failed command stops the script, showing its stderr.
 measure() {
-    local name=$1
+    local name=$1 file
     shift
+    file=$DIR/$(printf %s "$name" | tr -c 'A-Za-z0-9._-' _)
     drop_caches
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
+    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$file.out" 2>"$file.err" || {
         echo "$name failed:" >&2
-        cat "$DIR/$name.err" >&2
+        cat "$file.err" >&2
         exit 1
     }
-    awk -v name="$name" '
+    awk -v name="$name" -v sep="${SEP:- }" '
         /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
                                    for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
         /User time/ { cpu += $NF }
         /System time/ { cpu += $NF }
         /Maximum resident set size/ { rss = $NF }
-        END { printf "%s %.2f %.2f %d\n", name, wall, cpu, rss }' "$DIR/time.txt" >>"$DIR/results"
+        END { printf "%s%s%.2f%s%.2f%s%d\n", name, sep, wall, sep, cpu, sep, rss }' \
+        "$DIR/time.txt" >>"${RESULTS:-$DIR/results}"
 }
 
 # need_time: /usr/bin/time is required (GNU time, Debian package "time").

@@ -25,7 +25,8 @@ KVAULT=$B/kvault
 GENDB=$B/kvault-gendb
 BENGINE=$B/kvault-bench-backupengine
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+. bench/lib.sh
+need_time
 if [[ ! -x $KVAULT || ! -x $GENDB || ! -x $BENGINE ]]; then
     cmake -S . -B "$B" >/dev/null
     cmake --build "$B" -j"$(nproc)" --target kvault kvault-gendb kvault-bench-backupengine
@@ -35,34 +36,6 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 [[ ${KV_BENCH_KEEP:-0} == 1 ]] || trap 'rm -rf "$DIR"' EXIT
 export KVAULT_CACHE_DIR=$DIR/cache
-
-CACHE=cold
-drop_caches() {
-    sync
-    if [[ $CACHE == cold ]] && ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
-        CACHE=warm
-        echo "(cannot drop the page cache: runs are warm-cache)" >&2
-    fi
-}
-
-# measure NAME COMMAND...: one timed run; appends "NAME wall cpu rss_kib" to results.
-measure() {
-    local name=$1
-    shift
-    drop_caches
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" || {
-        echo "$name failed:" >&2
-        cat "$DIR/$name.err" >&2
-        exit 1
-    }
-    awk -v name="$name" '
-        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
-                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        /User time/ { cpu += $NF }
-        /System time/ { cpu += $NF }
-        /Maximum resident set size/ { rss = $NF }
-        END { printf "%s %.2f %.2f %d\n", name, wall, cpu, rss }' "$DIR/time.txt" >>"$DIR/results"
-}
 
 echo "generating a $SIZE database..." >&2
 "$GENDB" --size "$SIZE" --cfs 4 "$DIR/db" >&2
@@ -97,8 +70,8 @@ for name, rs in runs.items():  # in first-run order; the median run by wall time
     rs.sort()
     rows.append((name, *rs[len(rs) // 2]))
 nruns = max(len(rs) for rs in runs.values())
-full = json.load(open(f"{d}/kvault backup.out"))
-inc = json.load(open(f"{d}/kvault backup, incremental.out"))
+full = json.load(open(f"{d}/kvault_backup.out"))
+inc = json.load(open(f"{d}/kvault_backup__incremental.out"))
 gib = db_bytes / 2**30
 base = {r[0]: r for r in rows}
 print(f"Database: {db_bytes / 2**30:.2f} GiB ({size} requested), 4 column families; "

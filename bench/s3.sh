@@ -37,7 +37,9 @@ B=$(realpath -m "${KV_BUILD_DIR:-build}")
 KVAULT=$B/kvault
 BUCKET=bench
 
-[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time: scripts/deps.sh test" >&2; exit 1; }
+. bench/lib.sh
+need_time
+SEP="|"
 command -v rclone >/dev/null || { echo "needs rclone (Debian package rclone)" >&2; exit 1; }
 command -v aws >/dev/null || { echo "needs the aws CLI (Debian package awscli)" >&2; exit 1; }
 if [[ ! -x $KVAULT ]]; then
@@ -66,34 +68,6 @@ export RCLONE_CONFIG_X_ENDPOINT=$AWS_ENDPOINT_URL RCLONE_CONFIG_X_REGION=$AWS_RE
 export RCLONE_CONFIG_X_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 export RCLONE_CONFIG_X_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 aws s3 mb "s3://$BUCKET" >&2
-
-CACHE=cold
-drop_caches() {
-    sync
-    if [[ $CACHE == cold ]] && ! { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; then
-        CACHE=warm
-        echo "(cannot drop the page cache: runs are warm-cache)" >&2
-    fi
-}
-
-# measure NAME COMMAND...: one timed run; appends "NAME|wall|cpu|rss_kib" to $RESULTS.
-measure() {
-    local name=$1
-    shift
-    drop_caches
-    /usr/bin/time -v -o "$DIR/time.txt" "$@" >"$DIR/out.txt" 2>"$DIR/err.txt" || {
-        echo "$name failed:" >&2
-        cat "$DIR/err.txt" >&2
-        exit 1
-    }
-    awk -v name="$name" '
-        /Elapsed \(wall clock\)/ { n = split($NF, p, ":"); wall = 0
-                                   for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        /User time/ { cpu += $NF }
-        /System time/ { cpu += $NF }
-        /Maximum resident set size/ { rss = $NF }
-        END { printf "%s|%.2f|%.2f|%d\n", name, wall, cpu, rss }' "$DIR/time.txt" >>"$RESULTS"
-}
 
 # check: the downloaded copy is the file; then both copies go.
 check() {

@@ -67,3 +67,8 @@ kv_s3_test_exe(test_s3_e2e)
 target_include_directories(test_s3_e2e PRIVATE ${ROCKSDB_INCLUDE})
 kv_s3_server_test(test_s3_e2e 600 $<TARGET_FILE:test_s3_e2e> s3://${KV_RGW_BUCKET}/e2e)
 target_sources(test_s3_e2e PRIVATE tests/support/e2e_db.c)
+
+# A key with dot segments on RGW: sent and stored as it is, refused by
+# listings (ls, gc) with a clear message, removed by rm.
+kv_s3_server_test(s3_dot_keys 120 sh ${CMAKE_SOURCE_DIR}/tests/servers/s3_dot_keys.sh
+  $<TARGET_FILE:kvault> ${KV_RGW_BUCKET})

@@ -27,6 +27,7 @@ const char *kv_http_status_name(long status)
 {
     switch (status) {
     case 400: return "BadRequest";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "NotFound";
     case 409: return "Conflict";

@@ -143,17 +143,30 @@ int kv_svc_call(kv_service *svc, const kv_svc_req *req)
 
 /* ---- errors ----------------------------------------------------------------- */
 
-static int rule_matches(const kv_svc_rule *r, const kv_svc_error *e)
+/* Whether the reply has the header of a rule's "Name: value". */
+static int has_header(const kv_http_resp *resp, const char *rule)
 {
-    return (!r->code || strcmp(r->code, e->code) == 0) && (!r->http || r->http == e->http) &&
-           (!r->in_message || strcasestr(e->message, r->in_message));
+    const char *colon = strchr(rule, ':'), *want = colon ? colon + 1 : "", *v;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - rule) : (int)strlen(rule), rule);
+    want += strspn(want, " ");
+    v = kv_http_resp_header(resp, name);
+    return v && strncasecmp(v, want, strlen(want)) == 0;
 }
 
-static const kv_svc_rule *find_rule(const kv_svc_rule *rules, const kv_svc_error *e)
+static int rule_matches(const kv_svc_rule *r, const kv_svc_error *e, const kv_http_resp *resp)
 {
-    for (const kv_svc_rule *r = rules; r && (r->code || r->http || r->in_message || r->hint);
-         r++)
-        if (rule_matches(r, e))
+    return (!r->code || strcmp(r->code, e->code) == 0) && (!r->http || r->http == e->http) &&
+           (!r->in_message || strcasestr(e->message, r->in_message)) &&
+           (!r->header || has_header(resp, r->header));
+}
+
+static const kv_svc_rule *find_rule(const kv_svc_rule *rules, const kv_svc_error *e,
+                                    const kv_http_resp *resp)
+{
+    for (const kv_svc_rule *r = rules;
+         r && (r->code || r->http || r->in_message || r->header || r->hint); r++)
+        if (rule_matches(r, e, resp))
             return r;
     return NULL;
 }
@@ -176,9 +189,9 @@ int kv_svc_error_of(const kv_service *svc, const kv_http_resp *resp, kv_svc_erro
     err->http = resp->status;
     if (svc->parse_error)
         svc->parse_error(resp, err);
-    r = find_rule(svc->auth.rules, err);
+    r = find_rule(svc->auth.rules, err, resp);
     if (!r)
-        r = find_rule(svc->rules, err);
+        r = find_rule(svc->rules, err, resp);
     err->status = r && r->status ? r->status : kv_http_status_code(resp->status);
     if (r && r->hint)
         format_hint(r->hint, svc->bucket, err->hint, sizeof err->hint);

@@ -40,6 +40,8 @@ typedef struct kv_svc_rule {
     const char *code;        /* the error code; NULL = any, "" = none given */
     long http;               /* the HTTP status; 0 = any */
     const char *in_message;  /* the message contains this (any case); NULL = any */
+    const char *header;      /* "Name: value": the reply has the header, its
+                                value starting with value (any case); NULL = any */
     int status;              /* KV_E*; 0 = by the HTTP status (kv_http_status_code) */
     const char *hint;        /* appended after "; ", "%s" = the bucket; NULL = none */
 } kv_svc_rule;

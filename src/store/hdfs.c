@@ -17,17 +17,21 @@
  * but the last had to be full); complete CONCATs parts 2..n into part 1 and
  * RENAMEs it. Listings hide these names.
  *
- * CREATE, APPEND and OPEN are two steps: the NameNode answers 307 with a
- * DataNode Location that is followed by hand (optionally rewritten for
- * clusters behind NAT). The NameNode step fails over between the
+ * Listings hide these names; garbage removes those a killed process left.
+ *
+ * Requests go through the service-request path (http/service.h): one
+ * service per NameNode (its origin, user.name= or delegation= added by the
+ * authorize callback, RemoteException replies read by hdfs_parse_error and
+ * mapped by hdfs_rules; the Kerberos hint chosen by the reply's
+ * WWW-Authenticate header), and one for the DataNode step, whose URL comes
+ * whole from a redirect that already carries the credentials.
+ * CREATE, OPEN and GETFILECHECKSUM are two steps: the NameNode answers 307
+ * with a DataNode Location that is followed by hand (optionally rewritten
+ * for clusters behind NAT). The NameNode step fails over between the
  * nameservice's NameNodes (HADOOP_CONF_DIR). After a put or complete, the
  * file's GETFILECHECKSUM (MD5-of-MD5-of-CRC32C/CRC32, or COMPOSITE-CRC) is
  * compared with the same value computed here from the bytes sent. */
-#include <errno.h>
-#include <isa-l/crc.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,13 +40,14 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "http/http.h"
+#include "http/service.h"
+#include "store/bucket.h"
+#include "store/hdfs_conf.h"
+#include "store/hdfs_sum.h"
+#include "store/hdfs_token.h"
 #include "store/store.h"
 #include "util/buf.h"
-#include "util/crc32c.h"
 #include "util/err.h"
-#include "store/hdfs_conf.h"
-#include "store/hdfs_token.h"
 #include "util/log.h"
 #include "util/random.h"
 #include "util/secret.h"
@@ -53,8 +58,8 @@
 #define HDFS_MIN_PART (1 * MIB)
 #define HDFS_MAX_PART (1024 * MIB)
 #define HDFS_MAX_PARTS 10000
-#define BYTES_PER_CRC 512
 #define CONCAT_BATCH 64        /* sources per CONCAT request */
+#define MAX_QUERY 4            /* parameters of a call besides op and data */
 #define TMP_MARK ".kvtmp-"
 #define PART_MARK ".kvpart-"
 
@@ -63,6 +68,8 @@ typedef struct hdfs_store {
     kv_http *http;
     char **nns;           /* NameNode origins ("http://nn1:9870"), config order */
     size_t nnn;
+    kv_service *nn;       /* [nnn]: the service of each NameNode */
+    kv_service dn;        /* DataNode steps: whole URLs, no authorize */
     atomic_int active;    /* index of the NameNode that last answered */
     char *name;           /* "hdfs://namenode:9870" or "hdfs://ns", for messages */
     char *root;           /* HDFS path of the store root: "" or "/a/b" */
@@ -72,7 +79,7 @@ typedef struct hdfs_store {
     int kerberos;         /* SPNEGO through libcurl (KVAULT_HDFS_KERBEROS) */
     int verify;           /* KVAULT_HDFS_CHECKSUM (default on) */
     atomic_int no_batch;  /* the server has no LISTSTATUS_BATCH */
-    atomic_int sum_kind;  /* the cluster's checksum kind, LEARNED(); 0 unknown */
+    atomic_int sum_kind;  /* the cluster's checksum kind, KV_HDFS_LEARNED(); 0 unknown */
     atomic_int told_other; /* an uncomputable checksum kind was logged */
 } hdfs_store;
 
@@ -83,16 +90,17 @@ struct kv_upload {
     char tag[17];
     uint64_t total, part_size;
     uint32_t nparts;
-    struct part_sum *sums; /* each part's share of the checksum, for verify */
+    kv_hdfs_part_sum *sums; /* each part's share of the checksum, for verify */
 };
 
-/* One request to the NameNode. */
+/* One request to the NameNode (and, after a redirect, to a DataNode). */
 typedef struct hdfs_call {
     const char *method;
-    const char *path;      /* HDFS path */
+    const char *path;      /* HDFS path, "/..." */
     const char *op;
-    const char *query;     /* more "&k=v" parameters, encoded; may be NULL */
-    const void *body;      /* data for CREATE/APPEND (sent to the DataNode) */
+    const kv_http_header *query; /* more parameters, raw; at most MAX_QUERY */
+    size_t nquery;
+    const void *body;      /* data for CREATE (sent to the DataNode) */
     size_t body_len;
     void *dst;             /* OPEN: the caller's buffer */
     size_t dst_cap;
@@ -176,13 +184,6 @@ static int split_path(const char *path, char **dir, char **base)
     return kv_oom();
 }
 
-static int is_hidden_name(const char *name)
-{
-    return name[0] == '.' && (strstr(name, TMP_MARK) || strstr(name, PART_MARK));
-}
-
-/* ---- errors ------------------------------------------------------------------ */
-
 static int is_name(const char *s, const char *const *list)
 {
     for (; *list; list++)
@@ -191,110 +192,104 @@ static int is_name(const char *s, const char *const *list)
     return 0;
 }
 
-/* store.h's mapping for a RemoteException (or, without one, the status).
- * kvault CREATEs only its own temporary names, so another writer's lease on
- * one (AlreadyBeingCreatedException) is an earlier attempt of ours whose
- * connection died and whose file the DataNode is still closing: retried. */
-static int code_for(long http, const char *exception)
+static int is_hidden_name(const char *name)
 {
-    static const char *const transient[] = {"StandbyException", "RetriableException",
-                                            "SafeModeException", "ObserverRetryOnActiveException",
-                                            "RecoveryInProgressException",
-                                            "AlreadyBeingCreatedException", NULL};
-    static const char *const auth[] = {"AccessControlException", "SecurityException",
-                                       "AuthorizationException", "InvalidToken", NULL};
-    if (is_name(exception, transient))
-        return KV_ETRANSIENT;
-    if (is_name(exception, auth))
-        return KV_EAUTH;
-    if (strcmp(exception, "FileAlreadyExistsException") == 0)
-        return KV_EEXIST;
-    if (strcmp(exception, "FileNotFoundException") == 0)
-        return KV_ENOTFOUND;
-    /* unlike the object stores, WebHDFS answers 403 for any IOException (a
-     * denied permission has its own name, mapped above): kept KV_ERR, as 412 */
-    if (http == 403 || http == 412)
-        return KV_ERR;
-    return kv_http_status_code(http);
+    return name[0] == '.' && (strstr(name, TMP_MARK) || strstr(name, PART_MARK));
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* RemoteException names (service.h's rules). kvault CREATEs only its own
+ * temporary names, so another writer's lease on one
+ * (AlreadyBeingCreatedException) is an earlier attempt of ours whose
+ * connection died and whose file the DataNode is still closing: retried.
+ * Unlike the object stores, WebHDFS answers 403 for any IOException (a
+ * denied permission has its own name): 403 and 412 are KV_ERR. */
+static const kv_svc_rule hdfs_rules[] = {
+    {.code = "StandbyException", .status = KV_ETRANSIENT},
+    {.code = "RetriableException", .status = KV_ETRANSIENT},
+    {.code = "SafeModeException", .status = KV_ETRANSIENT},
+    {.code = "ObserverRetryOnActiveException", .status = KV_ETRANSIENT},
+    {.code = "RecoveryInProgressException", .status = KV_ETRANSIENT},
+    {.code = "AlreadyBeingCreatedException", .status = KV_ETRANSIENT},
+    {.code = "AccessControlException", .status = KV_EAUTH},
+    {.code = "SecurityException", .status = KV_EAUTH},
+    {.code = "AuthorizationException", .status = KV_EAUTH},
+    {.code = "InvalidToken", .status = KV_EAUTH},
+    {.code = "FileAlreadyExistsException", .status = KV_EEXIST},
+    {.code = "FileNotFoundException", .status = KV_ENOTFOUND},
+    {.http = 403, .status = KV_ERR},
+    {.http = 412, .status = KV_ERR},
+    {0},
+};
+
+/* A secure cluster's answer to a request without valid SPNEGO credentials
+ * (Hadoop's AuthenticationFilter: 401 with WWW-Authenticate: Negotiate),
+ * with Kerberos off and on. */
+static const kv_svc_rule kerberos_off_rules[] = {
+    {.http = 401, .header = "WWW-Authenticate: Negotiate",
+     .hint = "the cluster requires Kerberos: run kinit and set KVAULT_HDFS_KERBEROS=1"},
+    {0},
+};
+static const kv_svc_rule kerberos_on_rules[] = {
+    {.http = 401, .header = "WWW-Authenticate: Negotiate",
+     .hint = "the cluster did not accept kvault's Kerberos credentials: check `klist` (run "
+             "kinit for a ticket, or set KRB5CCNAME)"},
+    {0},
+};
+
+/* The text of an error page (an HttpFS filter's HTML), tags and runs of
+ * spaces dropped. */
+static void page_text(const kv_buf *body, char *msg, size_t nmsg)
+{
+    int in_tag = 0, space = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < body->len && n + 1 < nmsg; i++) {
+        char c = body->data[i];
+        if (c == '<' || c == '>') {
+            in_tag = c == '<';
+            space = 1;
+        } else if (!in_tag && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
+            space = 1;
+        } else if (!in_tag) {
+            if (space && n)
+                msg[n++] = ' ';
+            if (n + 1 < nmsg)
+                msg[n++] = c;
+            space = 0;
+        }
+    }
+    msg[n] = '\0';
 }
 
 /* Reads {"RemoteException":{"exception","message"}} or, for bodies that are
- * not JSON (an HttpFS filter's HTML page), the text itself. */
-static void remote_exception(const kv_buf *body, char *exc, size_t nexc, char *msg, size_t nmsg)
+ * not JSON, the text itself (the service's parse_error). */
+static void hdfs_parse_error(const kv_http_resp *resp, kv_svc_error *err)
 {
-    json_t *root = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+    json_t *root = resp->body.len ? json_loadb(resp->body.data, resp->body.len, 0, NULL) : NULL;
     json_t *re = json_object_get(root, "RemoteException");
     const char *e = json_string_value(json_object_get(re, "exception"));
     const char *m = json_string_value(json_object_get(re, "message"));
-    size_t n = 0;
-    snprintf(exc, nexc, "%s", e ? e : "");
-    if (re) {
-        snprintf(msg, nmsg, "%s", m ? m : "");
-    } else {
-        /* the text of an error page, tags and runs of spaces dropped */
-        int in_tag = 0, space = 0;
-        for (size_t i = 0; i < body->len && n + 1 < nmsg; i++) {
-            char c = body->data[i];
-            if (c == '<' || c == '>') {
-                in_tag = c == '<';
-                space = 1;
-            } else if (!in_tag && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
-                space = 1;
-            } else if (!in_tag) {
-                if (space && n)
-                    msg[n++] = ' ';
-                if (n + 1 < nmsg)
-                    msg[n++] = c;
-                space = 0;
-            }
-        }
-        msg[n] = '\0';
-    }
+    snprintf(err->code, sizeof err->code, "%s", e ? e : "");
+    if (re)
+        snprintf(err->message, sizeof err->message, "%s", m ? m : "");
+    else
+        page_text(&resp->body, err->message, sizeof err->message);
     json_decref(root);
-}
-
-/* "hdfs://nn:port/path: Exception: message (HTTP nnn)" for an error reply. */
-/* A secure cluster's answer to a request without valid SPNEGO credentials. */
-static const char *kerberos_hint(const hdfs_store *s, const kv_http_resp *resp)
-{
-    const char *www = kv_http_resp_header(resp, "WWW-Authenticate");
-    if (resp->status != 401 || !www || strncasecmp(www, "Negotiate", 9) != 0)
-        return "";
-    return s->kerberos ? "; the cluster did not accept kvault's Kerberos credentials: "
-                         "check `klist` (run kinit for a ticket, or set KRB5CCNAME)"
-                       : "; the cluster requires Kerberos: run kinit and set "
-                         "KVAULT_HDFS_KERBEROS=1";
-}
-
-static int hdfs_fail(const hdfs_store *s, const char *path, const kv_http_resp *resp)
-{
-    char exc[128], msg[768];
-    remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
-    return kv_seterr(code_for(resp->status, exc), "%s%s: %s%s%s (HTTP %ld)%s", s->name, path,
-                     *exc ? exc : "HTTP error", *msg ? ": " : "", msg, resp->status,
-                     kerberos_hint(s, resp));
-}
-
-static int hdfs_check(const hdfs_store *s, const char *path, const kv_http_resp *resp)
-{
-    if (resp->status >= 200 && resp->status < 300)
-        return KV_OK;
-    return hdfs_fail(s, path, resp);
 }
 
 /* ---- requests ------------------------------------------------------------------ */
 
-static int build_url(const hdfs_store *s, const char *origin, const hdfs_call *c, kv_buf *url)
+/* The service's authorize: "user.name=..." or "delegation=..." (encoded). */
+static int hdfs_authorize(void *ctx, kv_svc_sign *sg)
 {
-    char *enc = kv_url_encode(*c->path ? c->path : "/", 1);
-    int rc;
-    if (!enc)
-        return kv_oom();
-    rc = kv_buf_printf(url, "%s/webhdfs/v1%s?op=%s&%s%s%s", origin, enc, c->op, s->auth,
-                       c->query ? c->query : "",
-                       s->httpfs && c->body ? "&data=true" : "");
-    free(enc);
-    return rc ? kv_oom() : KV_OK;
+    const hdfs_store *s = ctx;
+    return kv_svc_add_query(sg, s->auth);
+}
+
+static const char *shown_path(const hdfs_call *c)
+{
+    return c->shown ? c->shown : c->path;
 }
 
 /* The DataNode URL of a redirect, with KVAULT_HDFS_DATANODE_REWRITE applied
@@ -320,24 +315,40 @@ static int datanode_url(const hdfs_store *s, const char *path, const char *locat
     return rc ? kv_oom() : KV_OK;
 }
 
-static int send_once(hdfs_store *s, const char *method, const char *url, const void *body,
-                     size_t body_len, int with_body, const hdfs_call *c, kv_http_resp *resp)
+/* The NameNode step of a call to one NameNode: op, the call's parameters
+ * and, for HttpFS with data (direct), data=true and the body. */
+static int send_namenode_once(hdfs_store *s, kv_service *nn, const hdfs_call *c, int direct,
+                              kv_http_resp *resp)
 {
-    kv_http_header hs[1] = {{"Content-Type", "application/octet-stream"}};
-    kv_http_req req = {method, url, hs, with_body ? 1 : 0, body, body_len, c->dst,
-                       c->dst_cap, 0, 0};
-    return kv_http_do(s->http, &req, resp);
+    static const kv_http_header octets[] = {{.name = "Content-Type",
+                                             .value = "application/octet-stream"}};
+    kv_http_header q[MAX_QUERY + 2] = {{.name = "op", .value = c->op}};
+    size_t nq = 1;
+    if (c->nquery > MAX_QUERY)
+        return kv_seterr(KV_EINVAL, "%s%s: %s with %zu parameters", s->name, c->path, c->op,
+                         c->nquery);
+    for (size_t i = 0; i < c->nquery; i++)
+        q[nq++] = c->query[i];
+    if (direct)
+        q[nq++] = (kv_http_header){.name = "data", .value = "true"};
+    {
+        kv_svc_req r = {.method = c->method, .key = c->path + 1, .query = q, .nquery = nq,
+                        .headers = octets, .nheaders = direct ? 1 : 0,
+                        .body = direct ? c->body : NULL, .body_len = direct ? c->body_len : 0,
+                        .dst = c->dst, .dst_cap = c->dst_cap, .object = shown_path(c)};
+        return kv_svc_send(nn, &r, resp);
+    }
 }
 
 /* A NameNode's answer that another NameNode of the nameservice should be
  * asked instead (StandbyException, 403). */
-static int is_standby(const kv_http_resp *resp)
+static int is_standby(const hdfs_store *s, const kv_http_resp *resp)
 {
-    char exc[64], msg[8];
+    kv_svc_error e;
     if (resp->status != 403)
         return 0;
-    remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
-    return strcmp(exc, "StandbyException") == 0;
+    kv_svc_error_of(&s->dn, resp, &e);
+    return strcmp(e.code, "StandbyException") == 0;
 }
 
 /* Sends the NameNode's step of a call: to the NameNode that answered last,
@@ -353,14 +364,9 @@ static int send_namenode(hdfs_store *s, const hdfs_call *c, int direct, kv_http_
     int rc = KV_OK;
     for (size_t i = 0; i < s->nnn; i++) {
         size_t k = (first + i) % s->nnn;
-        kv_buf url = KV_BUF_INIT;
         int last = i + 1 == s->nnn, standby;
-        rc = build_url(s, s->nns[k], c, &url);
-        if (rc == KV_OK)
-            rc = send_once(s, c->method, url.data, direct ? c->body : NULL,
-                           direct ? c->body_len : 0, direct, c, resp);
-        kv_buf_free(&url);
-        standby = rc == KV_OK && is_standby(resp);
+        rc = send_namenode_once(s, &s->nn[k], c, direct, resp);
+        standby = rc == KV_OK && is_standby(s, resp);
         if (rc == KV_OK && !standby)
             atomic_store(&s->active, (int)k);
         if (last || !(standby || rc == KV_ETRANSIENT))
@@ -372,7 +378,19 @@ static int send_namenode(hdfs_store *s, const hdfs_call *c, int direct, kv_http_
     return rc;
 }
 
-/* Sends a call and follows one redirect by hand (CREATE/APPEND/OPEN/
+/* The DataNode step: the redirect's URL as it is (it carries the
+ * credentials the NameNode put there), with the body. */
+static int send_datanode(hdfs_store *s, const hdfs_call *c, const char *url, kv_http_resp *resp)
+{
+    static const kv_http_header octets[] = {{.name = "Content-Type",
+                                             .value = "application/octet-stream"}};
+    kv_svc_req r = {.method = c->method, .url = url, .headers = octets,
+                    .nheaders = c->body ? 1 : 0, .body = c->body, .body_len = c->body_len,
+                    .dst = c->dst, .dst_cap = c->dst_cap, .object = shown_path(c)};
+    return kv_svc_send(&s->dn, &r, resp);
+}
+
+/* Sends a call and follows one redirect by hand (CREATE/OPEN/
  * GETFILECHECKSUM), sending the body only to the DataNode, as Hadoop's
  * clients do. KV_OK when a final reply arrived; the status is not checked.
  * Only the NameNode's step fails over: WebHdfsFileSystem retries nothing
@@ -381,8 +399,7 @@ static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
 {
     kv_buf dn = KV_BUF_INIT;
     const char *loc;
-    int direct = s->httpfs && c->body;
-    int rc = send_namenode(s, c, direct, resp);
+    int rc = send_namenode(s, c, s->httpfs && c->body, resp);
     if (rc || resp->status < 300 || resp->status >= 400)
         goto out;
     loc = kv_http_resp_header(resp, "Location");
@@ -393,17 +410,25 @@ static int hdfs_send(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
     }
     rc = datanode_url(s, c->path, loc, &dn);
     if (rc == KV_OK)
-        rc = send_once(s, c->method, dn.data, c->body, c->body_len, c->body != NULL, c, resp);
+        rc = send_datanode(s, c, dn.data, resp);
 out:
     kv_buf_free(&dn);
     return rc;
+}
+
+/* An error reply of a call, as its message says it (kv_svc_fail). */
+static int hdfs_check(hdfs_store *s, const hdfs_call *c, const kv_http_resp *resp)
+{
+    if (resp->status >= 200 && resp->status < 300)
+        return KV_OK;
+    return kv_svc_fail(&s->dn, shown_path(c), resp);
 }
 
 /* Sends a call and maps an error reply. */
 static int hdfs_do(hdfs_store *s, const hdfs_call *c, kv_http_resp *resp)
 {
     int rc = hdfs_send(s, c, resp);
-    return rc ? rc : hdfs_check(s, c->shown ? c->shown : c->path, resp);
+    return rc ? rc : hdfs_check(s, c, resp);
 }
 
 /* Parses a 2xx JSON reply. */
@@ -463,7 +488,7 @@ static void read_status(json_t *fs, hdfs_status *st)
 static int get_status(hdfs_store *s, const char *path, hdfs_status *out)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    hdfs_call c = {"GET", path, "GETFILESTATUS", NULL, NULL, 0, NULL, 0};
+    hdfs_call c = {.method = "GET", .path = path, .op = "GETFILESTATUS"};
     json_t *root = NULL;
     int rc = hdfs_do(s, &c, &resp);
     if (rc == KV_OK)
@@ -483,18 +508,8 @@ static int get_status(hdfs_store *s, const char *path, hdfs_status *out)
 
 /* ---- checksums ------------------------------------------------------------------ */
 
-/* What a cluster's GETFILECHECKSUM reports (docs/hdfs.md "Checksums"): the
- * per-chunk CRC is CRC32C or CRC32 (dfs.checksum.type), combined either as
- * MD5-of-MD5-of-CRC (the DataNode's WebHDFS always; HttpFS by default) or as
- * COMPOSITE-CRC (HttpFS with dfs.checksum.combine.mode=COMPOSITE_CRC). */
-enum { CRC_C = 0, CRC_Z = 1 };                 /* CRC32C, CRC32 (gzip) */
-enum { SUM_UNKNOWN = 0, SUM_MD5, SUM_COMPOSITE, SUM_OTHER };
-
-typedef struct hdfs_algo {
-    int kind;               /* SUM_MD5, SUM_COMPOSITE or SUM_OTHER */
-    int crc;                /* CRC_C or CRC_Z */
-    unsigned bytes_per_crc; /* SUM_MD5 */
-} hdfs_algo;
+/* After a put or complete, the file's GETFILECHECKSUM is compared with the
+ * value hdfs_sum.c computes from the bytes sent. */
 
 /* A GETFILECHECKSUM reply. */
 typedef struct hdfs_sum_reply {
@@ -503,177 +518,11 @@ typedef struct hdfs_sum_reply {
     long length;            /* meaningful bytes */
 } hdfs_sum_reply;
 
-/* The cluster's kind as remembered in hdfs_store.sum_kind: 0 unknown. */
-#define LEARNED(kind, crc) ((kind) == SUM_OTHER ? 1 : (kind) * 2 + (crc))
-
-/* What a part contributes to its file's checksum, for each way the cluster
- * may report it. Only the cluster's way is computed once it is known (from
- * an earlier reply); every way until then. */
-typedef struct part_sum {
-    unsigned char md5[2][16]; /* block MD5 of the CRC32C / CRC32 chunks */
-    uint32_t crc[2];          /* CRC32C / CRC32 of the part */
-    unsigned have;            /* HAVE_MD5(crc) | HAVE_CRC(crc) */
-} part_sum;
-#define HAVE_MD5(crc) (1u << (crc))
-#define HAVE_CRC(crc) (4u << (crc))
-
-/* Reads MD5MD5CRC32FileChecksum.getAlgorithmName ("MD5-of-<n>MD5-of-<bpc>
- * CRC32C") and CompositeCrcFileChecksum's ("COMPOSITE-CRC32C"). */
-static void parse_algorithm(const char *alg, hdfs_algo *a)
-{
-    char type[16] = "";
-    unsigned long long cpb;
-    int end = 0;
-    memset(a, 0, sizeof *a);
-    a->kind = SUM_OTHER;
-    if (sscanf(alg, "MD5-of-%lluMD5-of-%u%15[A-Z0-9]%n", &cpb, &a->bytes_per_crc, type, &end) == 3 &&
-        alg[end] == '\0' && a->bytes_per_crc > 0)
-        a->kind = SUM_MD5;
-    else if (strncmp(alg, "COMPOSITE-", 10) == 0 && strlen(alg + 10) < sizeof type) {
-        a->kind = SUM_COMPOSITE;
-        memcpy(type, alg + 10, strlen(alg + 10) + 1);
-    }
-    if (strcmp(type, "CRC32C") == 0)
-        a->crc = CRC_C;
-    else if (strcmp(type, "CRC32") == 0)
-        a->crc = CRC_Z;
-    else
-        a->kind = SUM_OTHER;
-}
-
-static const char *crc_name(int crc)
-{
-    return crc == CRC_C ? "CRC32C" : "CRC32";
-}
-
-/* Extends a standard CRC32C or CRC32 (zlib's) over buf; 0 starts. */
-static uint32_t crc_update(int crc, uint32_t v, const void *buf, size_t len)
-{
-    return crc == CRC_C ? kv_crc32c(v, buf, len) : crc32_gzip_refl(v, buf, len);
-}
-
-/* CrcUtil.galoisFieldMultiply: polynomials reflected, the top bit x^0. */
-static uint32_t gf_multiply(uint32_t p, uint32_t q, uint32_t m)
-{
-    uint32_t sum = 0, px = p;
-    for (uint32_t term = 1u << 31; term; term >>= 1) {
-        uint32_t high = px & 1;
-        if (q & term)
-            sum ^= px;
-        px = high ? (px >> 1) ^ m : px >> 1;
-    }
-    return sum;
-}
-
-/* CrcUtil.composeWithMonomial(crcA, crcB, getMonomial(lenB)): the CRC of
- * A||B, as CrcComposer joins block CRCs into COMPOSITE-CRC. */
-static uint32_t crc_compose(int crc, uint32_t a, uint32_t b, uint64_t len_b)
-{
-    uint32_t m = crc == CRC_C ? 0x82f63b78u : 0xedb88320u;
-    uint32_t mono = 1u << 31, x = 1u << 23; /* x^0 and x^8 */
-    for (uint64_t d = len_b; d; d >>= 1) {
-        if (d & 1)
-            mono = gf_multiply(mono, x, m);
-        x = gf_multiply(x, x, m);
-    }
-    return gf_multiply(a, mono, m) ^ b;
-}
-
-/* A block's MD5MD5CRC checksum as a DataNode computes it: MD5 over the
- * big-endian CRC of every bytes_per_crc bytes of the block. */
-static int block_md5(int crc, unsigned bytes_per_crc, const void *buf, size_t len,
-                     unsigned char out[16])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    const unsigned char *p = buf;
-    unsigned char crcs[4 * 256];
-    size_t n = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
-    for (size_t off = 0; ok && off < len; off += bytes_per_crc) {
-        size_t chunk = len - off < bytes_per_crc ? len - off : bytes_per_crc;
-        uint32_t v = crc_update(crc, 0, p + off, chunk);
-        crcs[n++] = (unsigned char)(v >> 24);
-        crcs[n++] = (unsigned char)(v >> 16);
-        crcs[n++] = (unsigned char)(v >> 8);
-        crcs[n++] = (unsigned char)v;
-        if (n == sizeof crcs) {
-            ok = EVP_DigestUpdate(ctx, crcs, n);
-            n = 0;
-        }
-    }
-    ok = ok && EVP_DigestUpdate(ctx, crcs, n) && EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
-    return ok ? KV_OK : kv_seterr(KV_ERR, "hdfs: MD5 failed");
-}
-
-/* The file checksum from its block MD5s, as FileChecksumHelper.
- * makeMd5CrcResult makes it: MD5 over DataOutputBuffer.getData(), i.e. the
- * whole backing array (32 bytes, doubled as needed) with its unused tail
- * zero. Writes the hex of the 28 bytes of MD5MD5CRC32FileChecksum.write
- * (int bytesPerCRC, long crcPerBlock, MD5) and the algorithm name. */
-static int md5_file_checksum(unsigned char (*md5s)[16], uint32_t nblocks, uint64_t first_block,
-                             const hdfs_algo *a, char hex[57], char algorithm[96])
-{
-    size_t used = (size_t)nblocks * 16, cap = 32;
-    unsigned char *data, raw[28];
-    unsigned bpc = a->bytes_per_crc;
-    uint64_t crc_per_block = nblocks > 1 ? (first_block + bpc - 1) / bpc : 0;
-    unsigned int md_len = 0;
-    while (cap < used)
-        cap *= 2;
-    data = calloc(1, cap);
-    if (!data)
-        return kv_oom();
-    memcpy(data, md5s, used);
-    for (int i = 0; i < 4; i++)
-        raw[i] = (unsigned char)(bpc >> (24 - 8 * i));
-    for (int i = 0; i < 8; i++)
-        raw[4 + i] = (unsigned char)(crc_per_block >> (56 - 8 * i));
-    if (!EVP_Digest(data, cap, raw + 12, &md_len, EVP_md5(), NULL)) {
-        free(data);
-        return kv_seterr(KV_ERR, "hdfs: MD5 failed");
-    }
-    free(data);
-    for (int i = 0; i < 28; i++)
-        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-    snprintf(algorithm, 96, "MD5-of-%lluMD5-of-%u%s", (unsigned long long)crc_per_block, bpc,
-             crc_name(a->crc));
-    return KV_OK;
-}
-
-/* CompositeCrcFileChecksum: 4 bytes (CrcUtil.intToBytes), "COMPOSITE-" +
- * the CRC type. */
-static void composite_checksum(uint32_t crc, const hdfs_algo *a, char hex[57],
-                               char algorithm[96])
-{
-    snprintf(hex, 57, "%08x", crc);
-    snprintf(algorithm, 96, "COMPOSITE-%s", crc_name(a->crc));
-}
-
-/* A part's share of the checksum (see part_sum); the transfer layer's
- * CRC32C of the part is used when it is there. */
-static int part_sums(hdfs_store *s, const void *buf, size_t len, const kv_digest *digest,
-                     part_sum *ps)
-{
-    int known = atomic_load(&s->sum_kind), rc = KV_OK;
-    for (int c = CRC_C; c <= CRC_Z && rc == KV_OK; c++) {
-        if (known == SUM_UNKNOWN || known == LEARNED(SUM_MD5, c)) {
-            rc = block_md5(c, BYTES_PER_CRC, buf, len, ps->md5[c]);
-            ps->have |= HAVE_MD5(c);
-        }
-        if (known == SUM_UNKNOWN || known == LEARNED(SUM_COMPOSITE, c)) {
-            ps->crc[c] = c == CRC_C && digest ? digest->crc32c : crc_update(c, 0, buf, len);
-            ps->have |= HAVE_CRC(c);
-        }
-    }
-    return rc;
-}
-
 /* GETFILECHECKSUM of path (the NameNode redirects it to a DataNode). */
 static int fetch_checksum(hdfs_store *s, const char *path, hdfs_sum_reply *out)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    hdfs_call c = {"GET", path, "GETFILECHECKSUM", NULL, NULL, 0, NULL, 0};
+    hdfs_call c = {.method = "GET", .path = path, .op = "GETFILECHECKSUM"};
     json_t *root = NULL, *fc;
     const char *alg, *bytes;
     int rc = hdfs_do(s, &c, &resp);
@@ -706,11 +555,11 @@ out:
  * (their parts compute only what the cluster reports). A kind kvault cannot
  * compute is logged (once at info level) and not compared: *comparable 0. */
 static void learn_algorithm(hdfs_store *s, const char *path, const hdfs_sum_reply *r,
-                            hdfs_algo *a, int *comparable)
+                            kv_hdfs_algo *a, int *comparable)
 {
-    parse_algorithm(r->algorithm, a);
-    *comparable = a->kind != SUM_OTHER;
-    atomic_store(&s->sum_kind, LEARNED(a->kind, a->crc));
+    kv_hdfs_sum_parse(r->algorithm, a);
+    *comparable = a->kind != KV_HDFS_SUM_OTHER;
+    atomic_store(&s->sum_kind, KV_HDFS_LEARNED(a->kind, a->crc));
     if (*comparable)
         return;
     if (!atomic_exchange(&s->told_other, 1))
@@ -739,39 +588,13 @@ static int compare_checksum(const hdfs_store *s, const char *path, const hdfs_su
     return KV_OK;
 }
 
-/* The expected checksum of a file written in one CREATE from buf, computed
- * for the algorithm the cluster reports and the block size the file got. */
-static int expected_single(const void *buf, size_t len, uint64_t block_size, const hdfs_algo *a,
-                           char hex[57], char alg[96])
-{
-    unsigned char (*md5s)[16];
-    uint32_t nblocks = (uint32_t)((len + block_size - 1) / block_size);
-    int rc = KV_OK;
-    if (a->kind == SUM_COMPOSITE) {
-        composite_checksum(crc_update(a->crc, 0, buf, len), a, hex, alg);
-        return KV_OK;
-    }
-    md5s = calloc(nblocks, sizeof *md5s);
-    if (!md5s)
-        return kv_oom();
-    for (uint32_t i = 0; i < nblocks && rc == KV_OK; i++) {
-        uint64_t off = i * block_size;
-        size_t n = (size_t)(len - off < block_size ? len - off : block_size);
-        rc = block_md5(a->crc, a->bytes_per_crc, (const char *)buf + off, n, md5s[i]);
-    }
-    if (rc == KV_OK)
-        rc = md5_file_checksum(md5s, nblocks, block_size, a, hex, alg);
-    free(md5s);
-    return rc;
-}
-
 /* Checks a file written in one CREATE from buf: its length, and its
  * checksum. */
 static int verify_single(hdfs_store *s, const char *path, const void *buf, size_t len)
 {
     hdfs_status st;
     hdfs_sum_reply r;
-    hdfs_algo a;
+    kv_hdfs_algo a;
     char hex[57], alg[96];
     int comparable;
     int rc = get_status(s, path, &st);
@@ -788,7 +611,7 @@ static int verify_single(hdfs_store *s, const char *path, const void *buf, size_
     learn_algorithm(s, path, &r, &a, &comparable);
     if (!comparable)
         return KV_OK;
-    rc = expected_single(buf, len, st.block_size, &a, hex, alg);
+    rc = kv_hdfs_sum_single(buf, len, st.block_size, &a, hex, alg);
     return rc ? rc : compare_checksum(s, path, &r, hex, alg);
 }
 
@@ -802,13 +625,14 @@ static int create_file(hdfs_store *s, const char *path, const char *shown, const
                        size_t len, uint64_t block_size)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    char query[96];
-    int n = snprintf(query, sizeof query, "&overwrite=true");
-    hdfs_call c = {"PUT", path, "CREATE", query, buf ? buf : "", len, NULL, 0, shown};
+    char blocks[24];
+    const kv_http_header q[] = {{.name = "overwrite", .value = "true"},
+                                {.name = "blocksize", .value = blocks}};
+    hdfs_call c = {.method = "PUT", .path = path, .op = "CREATE", .query = q,
+                   .nquery = block_size ? 2 : 1, .body = buf ? buf : "", .body_len = len,
+                   .shown = shown};
     int rc;
-    if (block_size)
-        snprintf(query + n, sizeof query - (size_t)n, "&blocksize=%llu",
-                 (unsigned long long)block_size);
+    snprintf(blocks, sizeof blocks, "%llu", (unsigned long long)block_size);
     rc = hdfs_do(s, &c, &resp);
     if (rc == KV_OK && resp.status != 201)
         rc = kv_seterr(KV_ETRANSIENT, "%s%s: CREATE answered HTTP %ld, expected 201 Created",
@@ -819,26 +643,17 @@ static int create_file(hdfs_store *s, const char *path, const char *shown, const
 
 static int delete_path(hdfs_store *s, const char *path)
 {
-    hdfs_call c = {"DELETE", path, "DELETE", "&recursive=false", NULL, 0, NULL, 0};
+    const kv_http_header q[] = {{.name = "recursive", .value = "false"}};
+    hdfs_call c = {.method = "DELETE", .path = path, .op = "DELETE", .query = q, .nquery = 1};
     int deleted;
     return call_boolean(s, &c, &deleted);
 }
 
 static int rename_once(hdfs_store *s, const char *from, const char *to, int *done)
 {
-    char *enc = kv_url_encode(to, 1), *query = NULL;
-    int rc;
-    if (!enc || asprintf(&query, "&destination=%s", enc) < 0) {
-        free(enc);
-        return kv_oom();
-    }
-    {
-        hdfs_call c = {"PUT", from, "RENAME", query, NULL, 0, NULL, 0};
-        rc = call_boolean(s, &c, done);
-    }
-    free(query);
-    free(enc);
-    return rc;
+    const kv_http_header q[] = {{.name = "destination", .value = to}};
+    hdfs_call c = {.method = "PUT", .path = from, .op = "RENAME", .query = q, .nquery = 1};
+    return call_boolean(s, &c, done);
 }
 
 /* RENAMEs from onto to. RENAME neither overwrites (it answers false) nor
@@ -935,7 +750,9 @@ static int hdfs_get(kv_store *st, const char *key, uint64_t off, size_t len, voi
 {
     hdfs_store *s = (hdfs_store *)st;
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    char query[80], *path;
+    char offset[24], length[24], *path;
+    const kv_http_header q[] = {{.name = "offset", .value = offset},
+                                {.name = "length", .value = length}};
     int rc;
 
     *got = 0;
@@ -946,9 +763,11 @@ static int hdfs_get(kv_store *st, const char *key, uint64_t off, size_t len, voi
     path = key_path(s, key);
     if (!path)
         return kv_oom();
-    snprintf(query, sizeof query, "&offset=%llu&length=%zu", (unsigned long long)off, len);
+    snprintf(offset, sizeof offset, "%llu", (unsigned long long)off);
+    snprintf(length, sizeof length, "%zu", len);
     {
-        hdfs_call c = {"GET", path, "OPEN", query, NULL, 0, buf, len};
+        hdfs_call c = {.method = "GET", .path = path, .op = "OPEN", .query = q, .nquery = 2,
+                       .dst = buf, .dst_cap = len};
         rc = hdfs_do(s, &c, &resp);
     }
     if (rc == KV_OK)
@@ -968,10 +787,14 @@ typedef struct entry {
     int64_t mtime_ms;
 } entry;
 
+/* A directory's entries: the objects and directories (listing), or the
+ * directories and kvault's temporary files (garbage). */
 typedef struct entries {
     entry *v;
     size_t n, cap;
-    const char *want; /* keep names that start with this (unescaped) */
+    const char *want; /* keep names (of temporaries: the names they are for)
+                         that start with this (unescaped) */
+    int hidden;       /* temporary files instead of objects */
 } entries;
 
 static void entries_free(entries *e)
@@ -983,47 +806,71 @@ static void entries_free(entries *e)
     free(e->v);
 }
 
-static int entries_add(entries *e, const hdfs_status *st)
+/* The name a temporary ".<name>.kvtmp-<rand>" or ".<name>.kvpart-<tag>-<n>"
+ * was written for (cut in place), or NULL when name is not one. */
+static const char *temp_target(char *name)
+{
+    char *mark = NULL;
+    if (!is_hidden_name(name))
+        return NULL;
+    for (char *p = name; (p = strstr(p, TMP_MARK)); p++)
+        mark = p;
+    for (char *p = name; (p = strstr(p, PART_MARK)); p++)
+        mark = p > mark ? p : mark;
+    if (mark == name)
+        return "";
+    *mark = '\0';
+    return name + 1;
+}
+
+/* Whether e keeps an entry (see entries), by its unescaped name. */
+static int entry_wanted(const entries *e, const hdfs_status *st, char *name)
+{
+    int hidden = is_hidden_name(st->suffix);
+    const char *match = name;
+    if (!*st->suffix || (hidden && (!e->hidden || st->is_dir)) ||
+        (e->hidden && !hidden && !st->is_dir))
+        return 0; /* a file listed as itself, or not of the kind asked for */
+    if (hidden)
+        match = temp_target(name);
+    return strncmp(match, e->want, strlen(e->want)) == 0;
+}
+
+static int entries_push(entries *e, const hdfs_status *st, const char *name)
 {
     entry *x;
-    char *name;
-    if (!*st->suffix || is_hidden_name(st->suffix))
-        return KV_OK; /* a file listed as itself, or one of our temporaries */
-    name = unescape_name(st->suffix);
-    if (!name)
-        return kv_oom();
-    if (strncmp(name, e->want, strlen(e->want)) != 0) {
-        free(name);
-        return KV_OK;
-    }
     if (e->n == e->cap) {
         size_t cap = e->cap ? 2 * e->cap : 64;
         entry *v = realloc(e->v, cap * sizeof *v);
-        if (!v) {
-            free(name);
+        if (!v)
             return kv_oom();
-        }
         e->v = v;
         e->cap = cap;
     }
     x = &e->v[e->n];
-    x->raw = strdup(st->suffix);
-    x->sort = NULL;
+    *x = (entry){.raw = strdup(st->suffix), .is_dir = st->is_dir, .size = st->length,
+                 .mtime_ms = st->mtime_ms};
     if (!x->raw || asprintf(&x->sort, "%s%s", name, st->is_dir ? "/" : "") < 0) {
         free(x->raw);
-        free(name);
         return kv_oom();
     }
-    free(name);
-    x->is_dir = st->is_dir;
-    x->size = st->length;
-    x->mtime_ms = st->mtime_ms;
     e->n++;
     return KV_OK;
 }
 
+static int entries_add(entries *e, const hdfs_status *st)
+{
+    char *name = unescape_name(st->suffix), *probe = name ? strdup(name) : NULL;
+    int rc = name && probe ? KV_OK : kv_oom();
+    if (rc == KV_OK && entry_wanted(e, st, probe))
+        rc = entries_push(e, st, name);
+    free(probe);
+    free(name);
+    return rc;
+}
+
 static int add_statuses(const hdfs_store *s, const char *dir, json_t *array, entries *e,
-                        const char **last)
+                        const char **last, size_t *items)
 {
     size_t i;
     json_t *fs;
@@ -1038,6 +885,7 @@ static int add_statuses(const hdfs_store *s, const char *dir, json_t *array, ent
         if (rc)
             return rc;
         *last = st.suffix;
+        (*items)++;
     }
     return KV_OK;
 }
@@ -1045,78 +893,78 @@ static int add_statuses(const hdfs_store *s, const char *dir, json_t *array, ent
 /* Whether a failed LISTSTATUS_BATCH means the server does not know the op
  * (Hadoop before 2.8 answers 400 IllegalArgumentException "No enum
  * constant ...", others UnsupportedOperationException). */
-static int batch_unsupported(const kv_http_resp *resp)
+static int batch_unsupported(const hdfs_store *s, const kv_http_resp *resp)
 {
-    char exc[128], msg[256];
+    kv_svc_error e;
     if (resp->status != 400 && resp->status != 501)
         return 0;
-    remote_exception(&resp->body, exc, sizeof exc, msg, sizeof msg);
-    return strcmp(exc, "UnsupportedOperationException") == 0 || strstr(msg, "LISTSTATUS_BATCH") ||
-           resp->status == 501;
+    kv_svc_error_of(&s->dn, resp, &e);
+    return strcmp(e.code, "UnsupportedOperationException") == 0 ||
+           strstr(e.message, "LISTSTATUS_BATCH") || resp->status == 501;
 }
 
-/* One LISTSTATUS_BATCH page after *after (NULL = from the start). Sets
- * *remaining and *after (a copy, for the next page). */
-static int list_page(hdfs_store *s, const char *dir, char **after, entries *e, long *remaining,
-                     int *unsupported)
+/* The LISTSTATUS_BATCH pages of one directory (kv_pages). */
+typedef struct dir_pages {
+    hdfs_store *s;
+    const char *dir;
+    entries *e;
+    int unsupported;      /* the server has no LISTSTATUS_BATCH */
+} dir_pages;
+
+/* Reads a LISTSTATUS_BATCH reply into d->e; *next is its last name while
+ * entries remain. */
+static int batch_reply(dir_pages *d, const kv_http_resp *resp, char **next, size_t *items)
 {
-    kv_http_resp resp = KV_HTTP_RESP_INIT;
-    char *enc = *after ? kv_url_encode(*after, 0) : NULL, *query = NULL;
-    json_t *root = NULL, *dl;
+    json_t *root = NULL, *dl, *list;
     const char *last = NULL;
-    int rc;
-    if ((*after && !enc) || (enc && asprintf(&query, "&startAfter=%s", enc) < 0)) {
-        free(enc);
-        return kv_oom();
-    }
-    {
-        hdfs_call c = {"GET", dir, "LISTSTATUS_BATCH", query, NULL, 0, NULL, 0};
-        rc = hdfs_send(s, &c, &resp);
-    }
+    long remaining;
+    int rc = parse_json(d->s, d->dir, resp, &root);
     if (rc)
-        goto out;
-    if (!*after && batch_unsupported(&resp)) {
-        *unsupported = 1;
-        goto out;
-    }
-    rc = hdfs_check(s, dir, &resp);
-    if (rc == KV_OK)
-        rc = parse_json(s, dir, &resp, &root);
-    if (rc)
-        goto out;
+        return rc;
     dl = json_object_get(root, "DirectoryListing");
-    rc = add_statuses(s, dir, json_object_get(json_object_get(json_object_get(dl, "partialListing"),
-                                                              "FileStatuses"), "FileStatus"),
-                      e, &last);
-    *remaining = (long)json_integer_value(json_object_get(dl, "remainingEntries"));
-    if (rc == KV_OK && *remaining > 0 && !last)
+    list = json_object_get(json_object_get(json_object_get(dl, "partialListing"),
+                                           "FileStatuses"), "FileStatus");
+    rc = add_statuses(d->s, d->dir, list, d->e, &last, items);
+    remaining = (long)json_integer_value(json_object_get(dl, "remainingEntries"));
+    if (rc == KV_OK && remaining > 0 && !last)
         rc = kv_seterr(KV_ETRANSIENT, "%s%s: empty listing page with %ld entries remaining",
-                       s->name, dir, *remaining);
-    if (rc == KV_OK && last) {
-        free(*after);
-        if (!(*after = strdup(last)))
-            rc = kv_oom();
-    }
-out:
+                       d->s->name, d->dir, remaining);
+    if (rc == KV_OK && remaining > 0 && !(*next = strdup(last)))
+        rc = kv_oom();
     json_decref(root);
+    return rc;
+}
+
+/* One LISTSTATUS_BATCH page after the name token (NULL = from the start). */
+static int list_page(void *ctx, const char *token, char **next, size_t *items)
+{
+    dir_pages *d = ctx;
+    kv_http_resp resp = KV_HTTP_RESP_INIT;
+    const kv_http_header q[] = {{.name = "startAfter", .value = token}};
+    hdfs_call c = {.method = "GET", .path = d->dir, .op = "LISTSTATUS_BATCH", .query = q,
+                   .nquery = token ? 1 : 0};
+    int rc = hdfs_send(d->s, &c, &resp);
+    if (rc == KV_OK && !token && batch_unsupported(d->s, &resp))
+        d->unsupported = 1;
+    else if (rc == KV_OK && (rc = hdfs_check(d->s, &c, &resp)) == KV_OK)
+        rc = batch_reply(d, &resp, next, items);
     kv_http_resp_free(&resp);
-    free(query);
-    free(enc);
     return rc;
 }
 
 static int list_whole(hdfs_store *s, const char *dir, entries *e)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    hdfs_call c = {"GET", dir, "LISTSTATUS", NULL, NULL, 0, NULL, 0};
+    hdfs_call c = {.method = "GET", .path = dir, .op = "LISTSTATUS"};
     json_t *root = NULL;
     const char *last = NULL;
+    size_t items = 0;
     int rc = hdfs_do(s, &c, &resp);
     if (rc == KV_OK)
         rc = parse_json(s, dir, &resp, &root);
     if (rc == KV_OK)
         rc = add_statuses(s, dir, json_object_get(json_object_get(root, "FileStatuses"),
-                                                  "FileStatus"), e, &last);
+                                                  "FileStatus"), e, &last, &items);
     json_decref(root);
     kv_http_resp_free(&resp);
     return rc;
@@ -1126,15 +974,14 @@ static int list_whole(hdfs_store *s, const char *dir, entries *e)
  * the server has no batches. */
 static int read_dir(hdfs_store *s, const char *dir, entries *e)
 {
-    char *after = NULL;
-    long remaining = 1;
-    int rc = KV_OK, unsupported = 0;
+    dir_pages d = {.s = s, .dir = dir, .e = e};
+    char what[1024];
+    int rc;
     if (atomic_load(&s->no_batch))
         return list_whole(s, dir, e);
-    while (rc == KV_OK && remaining > 0 && !unsupported)
-        rc = list_page(s, dir, &after, e, &remaining, &unsupported);
-    free(after);
-    if (rc == KV_OK && unsupported) {
+    snprintf(what, sizeof what, "%s%s", s->name, dir);
+    rc = kv_pages(what, list_page, &d);
+    if (rc == KV_OK && d.unsupported) {
         kv_debug("hdfs: %s has no LISTSTATUS_BATCH; listing with LISTSTATUS", s->name);
         atomic_store(&s->no_batch, 1);
         rc = list_whole(s, dir, e);
@@ -1147,61 +994,93 @@ static int by_sort_name(const void *a, const void *b)
     return strcmp(((const entry *)a)->sort, ((const entry *)b)->sort);
 }
 
-/* Lists dir (HDFS path) whose keys start with key_dir ("" or "a/b/"),
+/* A walk of the directories under a prefix, calling visit for each file of
+ * the kind asked for (objects, or kvault's temporary files), in key order. */
+typedef struct hdfs_walk {
+    hdfs_store *s;
+    int hidden;
+    int (*visit)(struct hdfs_walk *w, const char *key, const char *path, const entry *x);
+    void *arg;
+} hdfs_walk;
+
+static int walk_dir(hdfs_walk *w, const char *dir, const char *key_dir, const char *want);
+
+/* One entry of a walk: a directory walked into, a file visited. */
+static int walk_entry(hdfs_walk *w, const char *dir, const char *key_dir, const entry *x)
+{
+    char *key = NULL, *path = NULL;
+    int rc = KV_OK;
+    if (asprintf(&key, "%s%s", key_dir, x->sort) < 0 ||
+        asprintf(&path, "%s/%s", dir, x->raw) < 0)
+        rc = kv_oom();
+    else if (x->is_dir)
+        rc = walk_dir(w, path, key, "");
+    else
+        rc = w->visit(w, key, path, x);
+    free(path);
+    free(key);
+    return rc;
+}
+
+/* Walks dir (HDFS path) whose keys start with key_dir ("" or "a/b/"),
  * keeping names that start with want, recursing into directories. Entries
  * are sorted as their keys sort, a directory as its name + '/'. */
-static int list_dir(hdfs_store *s, const char *dir, const char *key_dir, const char *want,
-                    kv_list_cb cb, void *payload)
+static int walk_dir(hdfs_walk *w, const char *dir, const char *key_dir, const char *want)
 {
-    entries e = {NULL, 0, 0, want};
-    int rc = read_dir(s, dir, &e);
+    entries e = {.want = want, .hidden = w->hidden};
+    int rc = read_dir(w->s, dir, &e);
     if (rc == KV_ENOTFOUND) {
         rc = KV_OK; /* nothing under a prefix whose directory does not exist */
         kv_errclear();
     }
     if (rc == KV_OK && e.n)
         qsort(e.v, e.n, sizeof *e.v, by_sort_name);
-    for (size_t i = 0; rc == KV_OK && i < e.n; i++) {
-        char *key = NULL, *sub = NULL;
-        if (asprintf(&key, "%s%s", key_dir, e.v[i].sort) < 0) {
-            rc = kv_oom();
-            break;
-        }
-        if (e.v[i].is_dir) {
-            if (asprintf(&sub, "%s/%s", dir, e.v[i].raw) < 0)
-                rc = kv_oom();
-            else
-                rc = list_dir(s, sub, key, "", cb, payload);
-        } else {
-            kv_object_info info = {e.v[i].size, e.v[i].mtime_ms / 1000, ""};
-            rc = cb(key, &info, payload);
-        }
-        free(sub);
-        free(key);
-    }
+    for (size_t i = 0; rc == KV_OK && i < e.n; i++)
+        rc = walk_entry(w, dir, key_dir, &e.v[i]);
     entries_free(&e);
     return rc;
 }
 
-static int hdfs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
+/* Walks the directory of prefix's last '/' for names starting with the
+ * rest. */
+static int walk_prefix(hdfs_walk *w, const char *prefix)
 {
-    hdfs_store *s = (hdfs_store *)st;
     const char *slash = strrchr(prefix, '/');
     char *key_dir = strndup(prefix, slash ? (size_t)(slash - prefix + 1) : 0);
     kv_buf dir = KV_BUF_INIT;
     int rc;
     if (!key_dir)
         return kv_oom();
-    if (kv_buf_puts(&dir, s->root) || kv_buf_puts(&dir, "/") || escape_key(key_dir, &dir))
+    if (kv_buf_puts(&dir, w->s->root) || kv_buf_puts(&dir, "/") || escape_key(key_dir, &dir))
         rc = kv_oom();
     else {
         while (dir.len > 1 && dir.data[dir.len - 1] == '/')
             dir.data[--dir.len] = '\0';
-        rc = list_dir(s, dir.data, key_dir, slash ? slash + 1 : prefix, cb, payload);
+        rc = walk_dir(w, dir.data, key_dir, slash ? slash + 1 : prefix);
     }
     kv_buf_free(&dir);
     free(key_dir);
     return rc;
+}
+
+typedef struct list_arg {
+    kv_list_cb cb;
+    void *payload;
+} list_arg;
+
+static int list_visit(hdfs_walk *w, const char *key, const char *path, const entry *x)
+{
+    const list_arg *a = w->arg;
+    kv_object_info info = {.size = x->size, .mtime_unix = x->mtime_ms / 1000};
+    (void)path;
+    return a->cb(key, &info, a->payload);
+}
+
+static int hdfs_list(kv_store *st, const char *prefix, kv_list_cb cb, void *payload)
+{
+    list_arg a = {.cb = cb, .payload = payload};
+    hdfs_walk w = {.s = (hdfs_store *)st, .visit = list_visit, .arg = &a};
+    return walk_prefix(&w, prefix);
 }
 
 static int hdfs_remove(kv_store *st, const char *key)
@@ -1214,6 +1093,64 @@ static int hdfs_remove(kv_store *st, const char *key)
     rc = delete_path(s, path);
     free(path);
     return rc;
+}
+
+/* ---- garbage: temporary and part files never renamed into place ------------------- */
+
+typedef struct hdfs_garbage {
+    hdfs_store *s;
+    kv_garbage_args args;
+    const char *path;     /* the file being taken */
+} hdfs_garbage;
+
+/* The key a temporary file's key "dir/.<name>.kvtmp-..." was written for
+ * (malloc'd). */
+static char *target_key(const char *key)
+{
+    char *out = strdup(key), *base;
+    const char *name;
+    if (!out)
+        return NULL;
+    base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    name = temp_target(base);
+    memmove(base, name, strlen(name) + 1);
+    return out;
+}
+
+static int drop_file(void *ctx)
+{
+    const hdfs_garbage *g = ctx;
+    return delete_path(g->s, g->path);
+}
+
+/* A temporary file of the walk, its names checked first as a listing's
+ * are. */
+static int garbage_visit(hdfs_walk *w, const char *key, const char *path, const entry *x)
+{
+    hdfs_garbage *g = w->arg;
+    char *target = target_key(key);
+    kv_garbage_item item = {.key = target, .name = key, .size = x->size,
+                            .mtime_unix = x->mtime_ms / 1000,
+                            .kind = strstr(x->raw, TMP_MARK) ? "temporary file" : "part file"};
+    int rc = target ? kv_listed_key_check(g->s->name, key, "") : kv_oom();
+    if (rc == KV_OK)
+        rc = kv_listed_key_check(g->s->name, target, g->args.prefix);
+    g->path = path;
+    if (rc == KV_OK)
+        rc = kv_garbage_take(&g->args, &item, drop_file, g);
+    free(target);
+    return rc;
+}
+
+static int hdfs_garbage_collect(kv_store *st, const char *prefix, int64_t older_than_unix,
+                                int dry_run, kv_garbage_cb cb, void *payload)
+{
+    hdfs_garbage g = {.s = (hdfs_store *)st,
+                      .args = {.prefix = prefix, .older_than = older_than_unix,
+                               .dry_run = dry_run, .cb = cb, .payload = payload}};
+    hdfs_walk w = {.s = g.s, .hidden = 1, .visit = garbage_visit, .arg = &g};
+    return walk_prefix(&w, prefix);
 }
 
 /* ---- multipart: part files, CONCAT, RENAME ---------------------------------------- */
@@ -1255,10 +1192,10 @@ static int hdfs_upload_begin(kv_store *st, const char *key, uint64_t total_size,
         rc = split_path(up->path, &up->dir, &up->base);
     if (rc == KV_OK)
         rc = kv_random_hex(up->tag, 16);
-    if (rc == KV_OK && part_size % BYTES_PER_CRC)
+    if (rc == KV_OK && part_size % KV_HDFS_BYTES_PER_CRC)
         rc = kv_seterr(KV_EINVAL, "%s%s: part size %llu is not a multiple of %d bytes, as HDFS "
                        "block sizes must be", s->name, up->path, (unsigned long long)part_size,
-                       BYTES_PER_CRC);
+                       KV_HDFS_BYTES_PER_CRC);
     if (rc) {
         upload_free(up);
         return rc;
@@ -1282,7 +1219,8 @@ static int hdfs_upload_part(kv_upload *up, uint32_t n, uint64_t off, const void 
         return kv_oom();
     rc = create_file(up->s, path, up->path, buf, len, up->part_size);
     if (rc == KV_OK && up->s->verify)
-        rc = part_sums(up->s, buf, len, digest, &up->sums[n - 1]);
+        rc = kv_hdfs_sum_part(atomic_load(&up->s->sum_kind), buf, len,
+                              digest ? &digest->crc32c : NULL, &up->sums[n - 1]);
     free(path);
     return rc;
 }
@@ -1306,66 +1244,29 @@ static int parts_merged(kv_upload *up, const char *first, uint32_t *merged)
 static int concat_parts(kv_upload *up, const char *first, uint32_t from, uint32_t to)
 {
     kv_http_resp resp = KV_HTTP_RESP_INIT;
-    kv_buf query = KV_BUF_INIT;
-    int rc = kv_buf_puts(&query, "&sources=") ? kv_oom() : KV_OK;
+    kv_buf sources = KV_BUF_INIT;
+    int rc = KV_OK;
     for (uint32_t n = from; rc == KV_OK && n <= to; n++) {
-        char *p = part_path(up, n), *enc = p ? kv_url_encode(p, 1) : NULL;
-        if (!enc || (n > from && kv_buf_puts(&query, ",")) || kv_buf_puts(&query, enc))
+        char *p = part_path(up, n);
+        if (!p || (n > from && kv_buf_puts(&sources, ",")) || kv_buf_puts(&sources, p))
             rc = kv_oom();
-        free(enc);
         free(p);
     }
     if (rc == KV_OK) {
-        hdfs_call c = {"POST", first, "CONCAT", query.data, NULL, 0, NULL, 0};
+        const kv_http_header q[] = {{.name = "sources", .value = sources.data}};
+        hdfs_call c = {.method = "POST", .path = first, .op = "CONCAT", .query = q,
+                       .nquery = 1};
         rc = hdfs_do(up->s, &c, &resp);
     }
     kv_http_resp_free(&resp);
-    kv_buf_free(&query);
-    return rc;
-}
-
-/* Whether every part has what the cluster's checksum needs (parts summed
- * before the cluster's kind was learned have all kinds). */
-static int parts_have(const kv_upload *up, const hdfs_algo *a)
-{
-    unsigned need = a->kind == SUM_MD5 ? HAVE_MD5(a->crc) : HAVE_CRC(a->crc);
-    if (a->kind == SUM_MD5 && a->bytes_per_crc != BYTES_PER_CRC)
-        return 0;
-    for (uint32_t i = 0; i < up->nparts; i++)
-        if (!(up->sums[i].have & need))
-            return 0;
-    return 1;
-}
-
-/* The expected checksum of the joined parts: MD5MD5CRC over the parts'
- * block MD5s (each part is one block), or their CRCs composed. */
-static int expected_multi(const kv_upload *up, const hdfs_algo *a, char hex[57], char alg[96])
-{
-    unsigned char (*md5s)[16];
-    uint32_t crc = up->sums[0].crc[a->crc];
-    int rc;
-    if (a->kind == SUM_COMPOSITE) {
-        for (uint32_t i = 1; i < up->nparts; i++) {
-            uint64_t len = i + 1 < up->nparts ? up->part_size : up->total - i * up->part_size;
-            crc = crc_compose(a->crc, crc, up->sums[i].crc[a->crc], len);
-        }
-        composite_checksum(crc, a, hex, alg);
-        return KV_OK;
-    }
-    md5s = calloc(up->nparts, sizeof *md5s);
-    if (!md5s)
-        return kv_oom();
-    for (uint32_t i = 0; i < up->nparts; i++)
-        memcpy(md5s[i], up->sums[i].md5[a->crc], 16);
-    rc = md5_file_checksum(md5s, up->nparts, up->part_size, a, hex, alg);
-    free(md5s);
+    kv_buf_free(&sources);
     return rc;
 }
 
 static int verify_upload(kv_upload *up, const char *path)
 {
     hdfs_sum_reply r;
-    hdfs_algo a;
+    kv_hdfs_algo a;
     char hex[57], alg[96];
     int comparable, rc;
     if (!up->s->verify || up->total == 0)
@@ -1376,12 +1277,12 @@ static int verify_upload(kv_upload *up, const char *path)
     learn_algorithm(up->s, path, &r, &a, &comparable);
     if (!comparable)
         return KV_OK;
-    if (!parts_have(up, &a)) {
+    if (!kv_hdfs_sum_parts_have(up->sums, up->nparts, &a)) {
         kv_debug("hdfs: %s%s: parts were summed for another checksum than %s; not checked",
                  up->s->name, path, r.algorithm);
         return KV_OK;
     }
-    rc = expected_multi(up, &a, hex, alg);
+    rc = kv_hdfs_sum_parts(up->sums, up->nparts, up->part_size, up->total, &a, hex, alg);
     return rc ? rc : compare_checksum(up->s, path, &r, hex, alg);
 }
 
@@ -1445,9 +1346,6 @@ static void hdfs_upload_abort(kv_upload *up)
 
 /* ---- where the NameNodes are: the URL, or HADOOP_CONF_DIR ------------------------ */
 
-#define HTTP_PORT 9870  /* DFS_NAMENODE_HTTP_PORT_DEFAULT (Hadoop 3) */
-#define HTTPS_PORT 9871 /* DFS_NAMENODE_HTTPS_PORT_DEFAULT */
-
 /* The Hadoop configuration in HADOOP_CONF_DIR, or NULL when it is not set. */
 static int load_conf(const kv_store_opts *o, kv_hadoop_conf **conf)
 {
@@ -1455,164 +1353,6 @@ static int load_conf(const kv_store_opts *o, kv_hadoop_conf **conf)
     const char *dir = kv_opt_str(o, "HADOOP_CONF_DIR");
     *conf = NULL;
     return dir ? kv_hadoop_conf_load(dir, files, conf) : KV_OK;
-}
-
-/* Whether item is one of the comma-separated names of list (white space
- * around names ignored, as getTrimmedStringCollection does). */
-static int list_has(const char *list, const char *item)
-{
-    size_t n = strlen(item);
-    for (const char *p = list; p && *p;) {
-        const char *end = strchr(p, ','), *e;
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            p++;
-        e = end ? end : p + strlen(p);
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
-            e--;
-        if ((size_t)(e - p) == n && strncmp(p, item, n) == 0)
-            return 1;
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
-/* Adds a NameNode by its "host:port" address, checked. */
-static int add_namenode(hdfs_store *s, int https, const char *key, const char *addr,
-                        const char *file)
-{
-    const char *colon = strrchr(addr, ':');
-    char *end = NULL, **v;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!colon || colon == addr || *end || port < 1 || port > 65535 ||
-        strncmp(addr, "0.0.0.0:", 8) == 0)
-        return kv_seterr(KV_EINVAL, "%s: %s = '%s' is not a NameNode host:port", file, key, addr);
-    v = realloc(s->nns, (s->nnn + 1) * sizeof *v);
-    if (!v)
-        return kv_oom();
-    s->nns = v;
-    if (asprintf(&s->nns[s->nnn], "%s://%s", https ? "https" : "http", addr) < 0)
-        return kv_oom();
-    s->nnn++;
-    return KV_OK;
-}
-
-/* The NameNodes of a nameservice, in configuration order: the HTTP (or
- * HTTPS) address of each of dfs.ha.namenodes.<ns>, or of the nameservice
- * itself when it is not HA (DFSUtilClient.getHaNnWebHdfsAddresses,
- * getAddressesForNameserviceId). */
-static int ns_namenodes(hdfs_store *s, const kv_hadoop_conf *conf, const char *ns, int https)
-{
-    const char *kind = https ? "https-address" : "http-address", *dir = kv_hadoop_conf_dir(conf);
-    const char *ids, *file, *addr;
-    char key[512], *copy, *save = NULL;
-    int rc = KV_OK;
-    snprintf(key, sizeof key, "dfs.ha.namenodes.%s", ns);
-    ids = kv_hadoop_conf_get(conf, key, NULL);
-    if (!ids) {
-        snprintf(key, sizeof key, "dfs.namenode.%s.%s", kind, ns);
-        addr = kv_hadoop_conf_get(conf, key, &file);
-        if (!addr)
-            return kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: nameservice '%s' has neither "
-                             "dfs.ha.namenodes.%s nor dfs.namenode.%s.%s", dir, ns, ns, kind, ns);
-        return add_namenode(s, https, key, addr, file);
-    }
-    if (!(copy = strdup(ids)))
-        return kv_oom();
-    for (char *id = strtok_r(copy, ", \t\n", &save); id && rc == KV_OK;
-         id = strtok_r(NULL, ", \t\n", &save)) {
-        snprintf(key, sizeof key, "dfs.namenode.%s.%s.%s", kind, ns, id);
-        addr = kv_hadoop_conf_get(conf, key, &file);
-        rc = addr ? add_namenode(s, https, key, addr, file)
-                  : kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: %s is not set (NameNode '%s' of "
-                              "dfs.ha.namenodes.%s)", dir, key, id, ns);
-    }
-    free(copy);
-    if (rc == KV_OK && s->nnn == 0)
-        rc = kv_seterr(KV_EINVAL, "%s/hdfs-site.xml: dfs.ha.namenodes.%s names no NameNode",
-                       dir, ns);
-    return rc;
-}
-
-/* dfs.http.policy (DFSUtil.getHttpPolicy, HttpConfig.Policy): HTTPS_ONLY
- * means the NameNodes serve only their https-address. */
-static int https_only(const kv_hadoop_conf *conf, int *https)
-{
-    const char *file, *v = kv_hadoop_conf_get(conf, "dfs.http.policy", &file);
-    *https = v && strcasecmp(v, "HTTPS_ONLY") == 0;
-    if (v && !*https && strcasecmp(v, "HTTP_ONLY") != 0 && strcasecmp(v, "HTTP_AND_HTTPS") != 0)
-        return kv_seterr(KV_EINVAL, "%s: dfs.http.policy = '%s': expected HTTP_ONLY, "
-                         "HTTPS_ONLY or HTTP_AND_HTTPS", file, v);
-    return KV_OK;
-}
-
-/* The authority of fs.defaultFS ("hdfs://ns1" -> "ns1"), for hdfs:///path. */
-static int default_fs(const kv_hadoop_conf *conf, char **authority, int *tls)
-{
-    const char *file, *v = conf ? kv_hadoop_conf_get(conf, "fs.defaultFS", &file) : NULL;
-    const char *sep = v ? strstr(v, "://") : NULL;
-    if (!conf)
-        return kv_seterr(KV_EINVAL, "the URL names no NameNode (hdfs:///...) and "
-                         "HADOOP_CONF_DIR is not set (its core-site.xml's fs.defaultFS would)");
-    if (!v)
-        return kv_seterr(KV_EINVAL, "%s/core-site.xml: fs.defaultFS is not set, so an "
-                         "hdfs:///... URL names no NameNode", kv_hadoop_conf_dir(conf));
-    if (!sep || sep == v || sep[3] == '/' || sep[3] == '\0' ||
-        !(strncmp(v, "hdfs", 4) == 0 || strncmp(v, "webhdfs", 7) == 0 ||
-          strncmp(v, "swebhdfs", 8) == 0))
-        return kv_seterr(KV_EINVAL, "%s: fs.defaultFS = '%s' is not an hdfs://, webhdfs:// or "
-                         "swebhdfs:// URI with a NameNode or nameservice", file, v);
-    *tls = strncmp(v, "swebhdfs", 8) == 0;
-    *authority = strndup(sep + 3, strcspn(sep + 3, "/"));
-    return *authority ? KV_OK : kv_oom();
-}
-
-/* A host (no nameservice) from fs.defaultFS, whose port is the RPC one:
- * its web port is that of dfs.namenode.http(s)-address, or the default. */
-static int default_host(hdfs_store *s, const kv_hadoop_conf *conf, const char *host, int https)
-{
-    const char *key = https ? "dfs.namenode.https-address" : "dfs.namenode.http-address";
-    const char *file, *v = kv_hadoop_conf_get(conf, key, &file), *colon = v ? strrchr(v, ':') : 0;
-    char addr[512];
-    snprintf(addr, sizeof addr, "%.*s:%s", (int)strcspn(host, ":"), host,
-             colon ? colon + 1 : https ? "9871" : "9870");
-    return add_namenode(s, https, key, addr, file ? file : "fs.defaultFS");
-}
-
-/* Fills s->nns and s->name from the URL: host[:port] as given; a
- * nameservice of dfs.nameservices through HADOOP_CONF_DIR; hdfs:///path
- * through fs.defaultFS. *ns gets the nameservice (NULL for a host). */
-static int resolve_namenodes(hdfs_store *s, const kv_url *url, const kv_hadoop_conf *conf,
-                             char **ns)
-{
-    int tls = strcmp(url->scheme, "swebhdfs") == 0, from_default = !*url->host, https = tls;
-    char *auth = NULL, addr[512];
-    const char *services = conf ? kv_hadoop_conf_get(conf, "dfs.nameservices", NULL) : NULL;
-    int rc = from_default ? default_fs(conf, &auth, &tls)
-                          : ((auth = strdup(url->host)) ? KV_OK : kv_oom());
-    *ns = NULL;
-    if (rc == KV_OK && (conf && (from_default || !tls)))
-        rc = https_only(conf, &https);
-    https = https || tls;
-    if (rc)
-        goto out;
-    if (conf && !url->port && !strchr(auth, ':') && services && list_has(services, auth)) {
-        rc = ns_namenodes(s, conf, auth, https);
-        if (rc == KV_OK && !(*ns = strdup(auth)))
-            rc = kv_oom();
-    } else if (from_default) {
-        rc = default_host(s, conf, auth, https);
-    } else {
-        https = tls;
-        snprintf(addr, sizeof addr, "%s:%d", auth,
-                 url->port ? url->port : tls ? HTTPS_PORT : HTTP_PORT);
-        rc = add_namenode(s, https, "the URL", addr, url->scheme);
-    }
-    if (rc == KV_OK && asprintf(&s->name, "%s://%s", url->scheme,
-                                *ns || from_default ? auth : s->nns[0] + (https ? 8 : 7)) < 0)
-        rc = kv_oom();
-out:
-    free(auth);
-    return rc;
 }
 
 /* ---- credentials ------------------------------------------------------------------ */
@@ -1715,14 +1455,6 @@ static int load_rewrite(hdfs_store *s, const kv_store_opts *o)
     return s->dn_from && s->dn_to ? KV_OK : kv_oom();
 }
 
-/* The store's CA file or KVAULT_HDFS_CA_FILE: the CA certificates (PEM)
- * that HTTPS NameNodes and DataNodes are verified against, instead of the
- * system's. */
-static int load_ca_file(const kv_store_opts *o, const char **ca_file)
-{
-    return kv_opt_ca_file(o, "KVAULT_HDFS_CA_FILE", ca_file);
-}
-
 static void hdfs_close(kv_store *st)
 {
     hdfs_store *s = (hdfs_store *)st;
@@ -1732,6 +1464,7 @@ static void hdfs_close(kv_store *st)
     for (size_t i = 0; i < s->nnn; i++)
         free(s->nns[i]);
     free(s->nns);
+    free(s->nn);
     free(s->name);
     free(s->root);
     kv_secret_free(s->auth);
@@ -1751,24 +1484,49 @@ static int kerberos_configured(const kv_store_opts *o)
 static int locate(hdfs_store *s, const kv_store_opts *o, const kv_url *url)
 {
     kv_hadoop_conf *conf = NULL;
-    char *ns = NULL;
+    kv_hadoop_nns found;
     int rc = load_conf(o, &conf);
     if (rc == KV_OK)
-        rc = resolve_namenodes(s, url, conf, &ns);
-    if (rc == KV_OK)
-        rc = load_user(s, o, ns);
+        rc = kv_hadoop_namenodes(url, conf, &found);
+    kv_hadoop_conf_free(conf);
+    if (rc)
+        return rc;
+    s->nns = found.origins;
+    s->nnn = found.n;
+    s->name = found.name;
+    rc = load_user(s, o, found.ns);
     if (rc == KV_OK && s->nnn > 1)
         kv_debug("hdfs: %s: %zu NameNodes, %s first", s->name, s->nnn, s->nns[0]);
-    free(ns);
-    kv_hadoop_conf_free(conf);
+    free(found.ns);
     return rc;
+}
+
+/* The request path: a service per NameNode (authorized with user.name= or
+ * delegation=), and the DataNode step's (whole URLs, no authorize); both
+ * read RemoteExceptions and tell what a Kerberos refusal means. */
+static int make_services(hdfs_store *s)
+{
+    kv_service base = {
+        .http = s->http, .base_path = "/webhdfs/v1", .name = s->name,
+        .auth = {.rules = s->kerberos ? kerberos_on_rules : kerberos_off_rules},
+        .parse_error = hdfs_parse_error, .rules = hdfs_rules,
+    };
+    s->nn = calloc(s->nnn, sizeof *s->nn);
+    if (!s->nn)
+        return kv_oom();
+    s->dn = base;
+    base.auth.authorize = hdfs_authorize;
+    base.auth.ctx = s;
+    for (size_t i = 0; i < s->nnn; i++) {
+        s->nn[i] = base;
+        s->nn[i].origin = s->nns[i];
+    }
+    return KV_OK;
 }
 
 static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **out)
 {
     hdfs_store *s = calloc(1, sizeof *s);
-    kv_http_opts ho = {.connect_timeout_s = opts->connect_timeout_s,
-                       .stall_timeout_s = opts->stall_timeout_s};
     int rc;
 
     *out = NULL;
@@ -1778,18 +1536,18 @@ static int hdfs_open(const kv_url *url, const kv_store_opts *opts, kv_store **ou
         free(s);
         return kv_oom();
     }
+    s->httpfs = kv_opt_flag(opts, "KVAULT_HDFS_HTTPFS", 0);
+    s->kerberos = kv_opt_flag(opts, "KVAULT_HDFS_KERBEROS", 0) || kerberos_configured(opts);
+    s->verify = kv_opt_flag(opts, "KVAULT_HDFS_CHECKSUM", 1);
     rc = locate(s, opts, url);
     if (rc == KV_OK)
         rc = load_rewrite(s, opts);
+    /* HTTPS NameNodes and DataNodes are verified with the store's CA file,
+     * KVAULT_HDFS_CA_FILE, SSL_CERT_FILE or CURL_CA_BUNDLE */
     if (rc == KV_OK)
-        rc = load_ca_file(opts, &ho.ca_file);
-    if (rc)
-        goto out;
-    s->httpfs = kv_opt_flag(opts, "KVAULT_HDFS_HTTPFS", 0);
-    s->kerberos = kv_opt_flag(opts, "KVAULT_HDFS_KERBEROS", 0) || kerberos_configured(opts);
-    ho.negotiate = s->kerberos;
-    s->verify = kv_opt_flag(opts, "KVAULT_HDFS_CHECKSUM", 1);
-    rc = kv_http_new(&ho, &s->http);
+        rc = kv_store_http_new(opts, "KVAULT_HDFS_CA_FILE", s->kerberos, &s->http);
+    if (rc == KV_OK)
+        rc = make_services(s);
     if (rc)
         goto out;
     kv_debug("hdfs: %s root '%s'%s, checksums %s", s->name, s->root,
@@ -1822,6 +1580,7 @@ out:
         .upload_abort = hdfs_upload_abort,                      \
         .sync = NULL,                                           \
         .close = hdfs_close,                                    \
+        .garbage = hdfs_garbage_collect,                        \
     }
 
 const kv_store_ops kv_hdfs_ops = HDFS_OPS("hdfs");

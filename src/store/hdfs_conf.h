@@ -2,9 +2,14 @@
  * HADOOP_CONF_DIR): <configuration><property><name/><value/><final/>
  * </property>...</configuration>, as org.apache.hadoop.conf.Configuration
  * reads them, parsed with libxml2. Variable expansion (${...}) and
- * XInclude are not done. */
+ * XInclude are not done. And what they say about a store URL: which
+ * NameNodes it names. */
 #ifndef KV_STORE_HDFS_CONF_H
 #define KV_STORE_HDFS_CONF_H
+
+#include <stddef.h>
+
+#include "kvault/sys/store.h"
 
 typedef struct kv_hadoop_conf kv_hadoop_conf;
 
@@ -23,5 +28,21 @@ const char *kv_hadoop_conf_get(const kv_hadoop_conf *conf, const char *name, con
 
 /* The directory the configuration was read from. */
 const char *kv_hadoop_conf_dir(const kv_hadoop_conf *conf);
+
+/* The NameNodes of a URL (docs/hdfs.md "Which NameNodes"). */
+typedef struct kv_hadoop_nns {
+    char **origins;   /* "http://nn1:9870", in configuration order */
+    size_t n;
+    char *name;       /* "hdfs://nn1:9870" or "hdfs://ns1", for messages */
+    char *ns;         /* the nameservice; NULL for a host */
+} kv_hadoop_nns;
+
+/* hdfs://host[:port] as given (port 9870, 9871 for swebhdfs://); a
+ * nameservice of dfs.nameservices with the HTTP (or, by dfs.http.policy,
+ * HTTPS) address of each of its NameNodes; hdfs:///path through
+ * fs.defaultFS. conf may be NULL (no HADOOP_CONF_DIR). Mistakes are
+ * KV_EINVAL naming the file and the property. */
+int kv_hadoop_namenodes(const kv_url *url, const kv_hadoop_conf *conf, kv_hadoop_nns *out);
+void kv_hadoop_nns_free(kv_hadoop_nns *nns);
 
 #endif

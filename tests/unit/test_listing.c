@@ -329,6 +329,37 @@ static void version_1_tables_have_no_garbage(void)
     kv_store_close(st);
 }
 
+/* kv_garbage_take, which every built-in backend's garbage method uses:
+ * leftovers at or after the cutoff, or of unknown time, are kept. */
+static int drops;
+
+static int drop(void *ctx)
+{
+    (void)ctx;
+    drops++;
+    return KV_OK;
+}
+
+static void garbage_take_keeps_the_young_and_the_unknown(void)
+{
+    int reported = 0;
+    kv_garbage_args run = {.older_than = 1000, .cb = count_garbage, .payload = &reported};
+    kv_garbage_args dry = {.older_than = 1000, .dry_run = 1, .cb = count_garbage,
+                           .payload = &reported};
+    kv_garbage_item old = {.key = "k", .name = "n", .kind = "temporary file", .mtime_unix = 999};
+    kv_garbage_item young = old, unknown = old;
+    young.mtime_unix = 1000;
+    unknown.mtime_unix = 0;
+    drops = 0;
+    CHECK_OK(kv_garbage_take(&run, &young, drop, NULL));
+    CHECK_OK(kv_garbage_take(&run, &unknown, drop, NULL));
+    CHECK(drops == 0 && reported == 0);
+    CHECK_OK(kv_garbage_take(&dry, &old, drop, NULL));
+    CHECK(drops == 0 && reported == 1);
+    CHECK_OK(kv_garbage_take(&run, &old, drop, NULL));
+    CHECK(drops == 1 && reported == 2);
+}
+
 /* ---- helpers ----------------------------------------------------------------- */
 
 static void escape_makes_text_printable(void)
@@ -386,6 +417,8 @@ int main(int argc, char **argv)
         {"endless_empty_pages_stop_the_listing", endless_empty_pages_stop_the_listing},
         {"garbage_is_reported_once_across_retries", garbage_is_reported_once_across_retries},
         {"version_1_tables_have_no_garbage", version_1_tables_have_no_garbage},
+        {"garbage_take_keeps_the_young_and_the_unknown",
+         garbage_take_keeps_the_young_and_the_unknown},
         {"escape_makes_text_printable", escape_makes_text_printable},
         {"strset_remembers", strset_remembers},
         {"size_settings", size_settings},

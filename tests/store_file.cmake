@@ -21,6 +21,7 @@ add_test(NAME test_registry COMMAND test_registry)
 set_tests_properties(test_registry PROPERTIES LABELS unit TIMEOUT 60)
 
 kv_store_test_exe(test_transfer)
+target_sources(test_transfer PRIVATE tests/support/mem_store.c tests/support/fault_store.c)
 add_test(NAME test_transfer COMMAND test_transfer)
 set_tests_properties(test_transfer PROPERTIES LABELS unit TIMEOUT 300)
 

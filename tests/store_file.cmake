@@ -21,15 +21,32 @@ add_test(NAME test_registry COMMAND test_registry)
 set_tests_properties(test_registry PROPERTIES LABELS unit TIMEOUT 60)
 
 kv_store_test_exe(test_transfer)
+target_sources(test_transfer PRIVATE tests/support/mem_store.c tests/support/fault_store.c)
 add_test(NAME test_transfer COMMAND test_transfer)
 set_tests_properties(test_transfer PROPERTIES LABELS unit TIMEOUT 300)
 
+# The in-memory test store's own checks, beyond the contract.
+kv_store_test_exe(test_mem_store)
+target_sources(test_mem_store PRIVATE tests/support/mem_store.c)
+add_test(NAME test_mem_store COMMAND test_mem_store)
+set_tests_properties(test_mem_store PROPERTIES LABELS unit TIMEOUT 60)
+
 kv_store_test_exe(conformance)
+target_sources(conformance PRIVATE tests/support/mem_store.c tests/support/fault_store.c)
 # A fresh directory per run; the suite must leave it empty.
 add_test(NAME conformance_file COMMAND sh -c
   "d=$(mktemp -d) && \"$1\" \"file://$d\"; rc=$?; if [ $rc = 0 ] && [ -n \"$(ls -A \"$d\")\" ]; then echo \"store not left empty:\"; find \"$d\"; rc=1; fi; rm -rf \"$d\"; exit $rc"
   sh $<TARGET_FILE:conformance>)
 set_tests_properties(conformance_file PROPERTIES LABELS store TIMEOUT 300)
+# The test backends (tests/support) keep the contract too: the in-memory
+# store, one that asks for every digest, and the fault store wrapping it
+# with no faults.
+add_test(NAME conformance_mem COMMAND conformance mem://conf/root)
+add_test(NAME conformance_mem_digests COMMAND conformance mem+md5+sha256://conf/root)
+add_test(NAME conformance_fault_mem COMMAND conformance fault://conf/)
+set_tests_properties(conformance_fault_mem PROPERTIES ENVIRONMENT KVT_FAULT_INNER=mem://conf/root)
+set_tests_properties(conformance_mem conformance_mem_digests conformance_fault_mem PROPERTIES
+  LABELS store TIMEOUT 120)
 
 # The end-to-end scenario every store runs (tests/support/scenario.c); the
 # network stores' cmake files run it against their servers.

@@ -7,7 +7,11 @@
  * KV_CONFORMANCE_LIST_COUNT sets how many keys the pagination case lists
  * (default 1200, more than one page of S3, Azure and GCS listings). Every
  * case works under its own prefix of a random run id and removes what it
- * made; the last case checks that nothing of the run is left. */
+ * made; the last case checks that nothing of the run is left.
+ *
+ * The test backends (tests/support: mem://, and fault:// with its settings
+ * KVT_FAULT_* from the environment) are registered too, so the suite shows
+ * that they keep the contract the other tests rely on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault_store.h"
+#include "mem_store.h"
 #include "store/store.h"
 #include "test_store.h"
 #include "test.h"
@@ -774,7 +780,8 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 2;
     }
-    if (kvt_store_open(url, &st) != KV_OK) {
+    if (kvt_mem_register() != KV_OK || kvt_fault_register() != KV_OK ||
+        kvt_store_open(url, &st) != KV_OK) {
         fprintf(stderr, "cannot open '%s': %s\n", url, kv_errmsg());
         kv_rm_rf(tmpdir);
         return 2;

@@ -1,5 +1,6 @@
 #include "fault_store.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,19 +9,28 @@
 #include "store/store.h"
 #include "util/err.h"
 
-enum { OP_PUT, OP_GET, OP_STAT, OP_LIST, OP_REMOVE, OP_BEGIN, OP_PART, OP_COMPLETE, NOPS };
+enum {
+    OP_PUT, OP_GET, OP_STAT, OP_LIST, OP_REMOVE, OP_BEGIN, OP_PART, OP_COMPLETE, OP_GARBAGE,
+    NOPS
+};
 
-static const char *const op_names[NOPS] = {"put",    "get",          "stat",        "list",
-                                           "remove", "upload_begin", "upload_part", "upload_complete"};
+static const char *const op_names[NOPS] = {"put",          "get",         "stat",
+                                           "list",         "remove",      "upload_begin",
+                                           "upload_part",  "upload_complete", "garbage"};
+
+/* Calls from..to of an op (from 0: none). */
+typedef struct calls {
+    unsigned from, to;
+} calls;
 
 typedef struct fault_store {
     kv_store base;
     kv_store *inner;
     pthread_mutex_t lock;
     unsigned calls[NOPS];
-    unsigned fail_at[NOPS];   /* 0 = never */
+    calls fail_at[NOPS];
     int fail_code[NOPS];
-    unsigned lose_at[NOPS];
+    calls lose_at[NOPS];
     int short_reads;
 } fault_store;
 
@@ -52,23 +62,46 @@ static int code_of(const char *kind)
     return 0;
 }
 
-/* "op:n[:kind],..." into at[] (and code[] when code is not NULL). */
-static int parse_rules(const char *text, unsigned at[NOPS], int code[NOPS], const char *what)
+/* One rule, "op:n[-m][:kind]": *op, the calls and the kind ("" if none). */
+static int parse_rule(const char *rule, int *op, calls *at, const char **kind)
+{
+    const char *colon = strchr(rule, ':');
+    char *end;
+    unsigned long from, to;
+    if (!colon || (*op = op_of(rule, (size_t)(colon - rule))) < 0)
+        return -1;
+    from = to = strtoul(colon + 1, &end, 10);
+    if (*end == '-')
+        to = strtoul(end + 1, &end, 10);
+    if (end == colon + 1 || from == 0 || to < from || to > UINT_MAX || (*end && *end != ':'))
+        return -1;
+    *at = (calls){.from = (unsigned)from, .to = (unsigned)to};
+    *kind = *end ? end + 1 : "";
+    return 0;
+}
+
+/* "rule,rule,..." into at[] (and code[] when code is not NULL). */
+static int parse_rules(const char *text, calls at[NOPS], int code[NOPS], const char *what)
 {
     for (const char *p = text; p && *p;) {
         size_t len = strcspn(p, ",");
-        char rule[64], kind[32] = "";
-        unsigned n = 0;
-        int op, fields;
+        char rule[64];
+        const char *kind;
+        calls c;
+        int op;
         snprintf(rule, sizeof rule, "%.*s", (int)len, p);
-        fields = sscanf(rule, "%*[a-z_]:%u:%31s", &n, kind);
-        op = op_of(rule, strcspn(rule, ":"));
-        if (op < 0 || fields < 1 || n == 0 || (code && !(code[op] = code_of(kind))))
+        if (parse_rule(rule, &op, &c, &kind) || (code && !(code[op] = code_of(kind))) ||
+            (!code && *kind))
             return kv_seterr(KV_EINVAL, "%s: bad rule '%s'", what, rule);
-        at[op] = n;
+        at[op] = c;
         p += len + (p[len] == ',');
     }
     return KV_OK;
+}
+
+static int in_calls(const calls *c, unsigned n)
+{
+    return c->from && n >= c->from && n <= c->to;
 }
 
 /* KV_OK to go on; else the injected failure. *lose: do it, then report a
@@ -79,8 +112,8 @@ static int fault_before(fault_store *f, int op, const char *key, int *lose)
     int rc = KV_OK;
     pthread_mutex_lock(&f->lock);
     n = ++f->calls[op];
-    *lose = f->lose_at[op] == n;
-    if (f->fail_at[op] == n)
+    *lose = in_calls(&f->lose_at[op], n);
+    if (in_calls(&f->fail_at[op], n))
         rc = kv_seterr(f->fail_code[op], "fault://: %s '%s' (call %u) failed as told", op_names[op],
                        key ? key : "", n);
     pthread_mutex_unlock(&f->lock);
@@ -244,6 +277,17 @@ static int fault_sync(kv_store *st)
     return f->inner->ops->sync ? f->inner->ops->sync(f->inner) : KV_OK;
 }
 
+static int fault_garbage(kv_store *st, const char *prefix, int64_t older_than_unix, int dry_run,
+                         kv_garbage_cb cb, void *payload)
+{
+    fault_store *f = (fault_store *)st;
+    const kv_store_ops *in = f->inner->ops;
+    int lose, rc = fault_before(f, OP_GARBAGE, prefix, &lose);
+    if (!rc && in->version >= 2 && in->garbage)
+        rc = in->garbage(f->inner, prefix, older_than_unix, dry_run, cb, payload);
+    return fault_after(OP_GARBAGE, lose, rc, prefix);
+}
+
 static const kv_store_ops fault_ops = {
     .version = KV_STORE_OPS_VERSION,
     .scheme = "fault",
@@ -263,6 +307,7 @@ static const kv_store_ops fault_ops = {
     .upload_abort = fault_abort,
     .sync = fault_sync,
     .close = fault_close,
+    .garbage = fault_garbage,
 };
 
 static int register_rc;
@@ -270,6 +315,20 @@ static int register_rc;
 static void register_once(void)
 {
     register_rc = kv_store_register(&fault_ops);
+}
+
+int kvt_fault_calls(kv_store *st, const char *op, unsigned *out)
+{
+    int i = op_of(op, strlen(op)), rc = kv_store_check_backend(st, &fault_ops, "kvt_fault_calls");
+    fault_store *f = (fault_store *)st;
+    if (!rc && i < 0)
+        rc = kv_seterr(KV_EINVAL, "kvt_fault_calls: no op '%s'", op);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&f->lock);
+    *out = f->calls[i];
+    pthread_mutex_unlock(&f->lock);
+    return KV_OK;
 }
 
 int kvt_fault_register(void)

@@ -1,13 +1,15 @@
 /* The transfer engine and the retrying wrappers: memory budget, failures,
- * progress, digests, retries. Uses the local store and an in-test fake
- * backend that counts calls and fails on request. */
+ * progress, digests, retries. Uses the local store, the in-memory store
+ * that counts calls and checks digests (tests/support/mem_store.h) and the
+ * fault store over it (fault_store.h). */
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fault_store.h"
+#include "mem_store.h"
 #include "store/store.h"
 #include "test_store.h"
 #include "test.h"
@@ -257,130 +259,43 @@ static void progress_cancels(void)
     kv_store_close(st);
 }
 
-/* ---- a fake backend ------------------------------------------------------------------ */
+/* ---- the in-memory store, and faults ------------------------------------------ */
 
-typedef struct fake {
-    kv_store base;
-    pthread_mutex_t lock;
-    int puts, begins, parts, completes, aborts;
-    int fail_put_times;       /* put returns KV_ETRANSIENT this many times */
-    int fail_put_code;
-    uint32_t fail_part;       /* this part number fails with KV_EAUTH */
-    int bad_digests, digests, no_digests;
-} fake;
-
-struct kv_upload {
-    fake *f;
-};
-
-/* Each digest present exactly when the store's caps ask for it, and right. */
-static void check_digest(fake *f, const void *buf, size_t len, const kv_digest *d)
+/* scheme://name/ (mem_store.h): a fresh name per store gives fresh counts. */
+static int open_mem(const char *scheme, const char *name, int retries, kv_store **st)
 {
-    unsigned caps = kv_store_caps(&f->base);
-    unsigned char md5[16], sha256[32];
-    pthread_mutex_lock(&f->lock);
-    if (!d) {
-        f->no_digests++;
-    } else {
-        EVP_Digest(buf, len, md5, NULL, EVP_md5(), NULL);
-        EVP_Digest(buf, len, sha256, NULL, EVP_sha256(), NULL);
-        f->digests++;
-        if (d->crc32c != kv_crc32c(0, buf, len) ||
-            d->has_md5 != !!(caps & KV_CAP_DIGEST_MD5) ||
-            (d->has_md5 && memcmp(md5, d->md5, sizeof md5)) ||
-            d->has_sha256 != !!(caps & KV_CAP_DIGEST_SHA256) ||
-            (d->has_sha256 && memcmp(sha256, d->sha256, sizeof sha256)))
-            f->bad_digests++;
-    }
-    pthread_mutex_unlock(&f->lock);
+    char url[128];
+    snprintf(url, sizeof url, "%s://%s/", scheme, name);
+    return kvt_store_open_with(url, retries, NULL, 0, st);
 }
 
-static int fake_put(kv_store *st, const char *key, const void *buf, size_t len,
-                    const kv_digest *d)
+/* The fault store (fault_store.h) over mem://name/, with its rules. */
+static int open_faulty(const char *name, const char *fail, const char *lose, int retries,
+                       kv_store **st)
 {
-    fake *f = (fake *)st;
-    int fail;
-    check_digest(f, buf, len, d);
-    pthread_mutex_lock(&f->lock);
-    f->puts++;
-    fail = f->fail_put_times > 0;
-    if (fail)
-        f->fail_put_times--;
-    pthread_mutex_unlock(&f->lock);
-    return fail ? kv_seterr(f->fail_put_code, "object '%s': injected failure", key) : KV_OK;
+    char inner[128];
+    const kvault_setting settings[] = {
+        {.name = "KVT_FAULT_INNER", .value = inner},
+        {.name = "KVT_FAULT_FAIL", .value = fail},
+        {.name = "KVT_FAULT_LOSE", .value = lose},
+    };
+    snprintf(inner, sizeof inner, "mem://%s/", name);
+    return kvt_store_open_with("fault://test/", retries, settings,
+                               sizeof settings / sizeof *settings, st);
 }
 
-static int fake_begin(kv_store *st, const char *key, uint64_t total, uint64_t ps, kv_upload **out)
+/* The size of the object at key, or what stat said. */
+static int stored_size(kv_store *st, const char *key, uint64_t *size)
 {
-    fake *f = (fake *)st;
-    (void)key;
-    (void)total;
-    (void)ps;
-    *out = malloc(sizeof **out);
-    (*out)->f = f;
-    pthread_mutex_lock(&f->lock);
-    f->begins++;
-    pthread_mutex_unlock(&f->lock);
-    return KV_OK;
-}
-
-static int fake_part(kv_upload *up, uint32_t n, uint64_t off, const void *buf, size_t len,
-                     const kv_digest *d)
-{
-    fake *f = up->f;
-    (void)off;
-    check_digest(f, buf, len, d);
-    pthread_mutex_lock(&f->lock);
-    f->parts++;
-    pthread_mutex_unlock(&f->lock);
-    return n == f->fail_part ? kv_seterr(KV_EAUTH, "part %u: injected 403", n) : KV_OK;
-}
-
-static int fake_complete(kv_upload *up)
-{
-    pthread_mutex_lock(&up->f->lock);
-    up->f->completes++;
-    pthread_mutex_unlock(&up->f->lock);
-    free(up);
-    return KV_OK;
-}
-
-static void fake_abort(kv_upload *up)
-{
-    pthread_mutex_lock(&up->f->lock);
-    up->f->aborts++;
-    pthread_mutex_unlock(&up->f->lock);
-    free(up);
-}
-
-#define FAKE_OPS(caps_)                                                                    \
-    {                                                                                      \
-        .scheme = "fake", .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET | (caps_),           \
-        .min_part = MIB, .max_part = 64 * MIB, .max_parts = 1000, .put = fake_put,         \
-        .version = KV_STORE_OPS_VERSION,                                                   \
-        .upload_begin = fake_begin, .upload_part = fake_part,                              \
-        .upload_complete = fake_complete, .upload_abort = fake_abort,                      \
-    }
-
-static const kv_store_ops fake_digest_ops[] = {
-    FAKE_OPS(KV_CAP_DIGEST_MD5),
-    FAKE_OPS(KV_CAP_DIGEST_SHA256),
-    FAKE_OPS(KV_CAP_DIGEST_MD5 | KV_CAP_DIGEST_SHA256),
-};
-
-static const kv_store_ops fake_plain_ops = FAKE_OPS(0);
-
-static void fake_init(fake *f, const kv_store_ops *ops, int retries)
-{
-    memset(f, 0, sizeof *f);
-    f->base.ops = ops;
-    f->base.opts.max_retries = retries;
-    pthread_mutex_init(&f->lock, NULL);
+    kv_object_info info;
+    int rc = kv_store_stat(st, key, &info);
+    *size = rc ? 0 : info.size;
+    return rc;
 }
 
 static void digests_only_when_the_store_checks(void)
 {
-    fake f;
+    static const char *const schemes[] = {"mem+md5", "mem+sha256", "mem+md5+sha256", "mem"};
     kv_xfer_opts o = {.workers = 4, .part_size = MIB};
     kv_xfer_item it[2] = {
         {.local_path = local("d0"), .key = "d/0", .size = 5 * MIB + 3},
@@ -389,57 +304,116 @@ static void digests_only_when_the_store_checks(void)
     make_file(it[0].local_path, it[0].size, 11);
     make_file(it[1].local_path, it[1].size, 12);
 
-    for (size_t i = 0; i < sizeof fake_digest_ops / sizeof fake_digest_ops[0]; i++) {
-        fake_init(&f, &fake_digest_ops[i], 1);
-        CHECK_OK(kv_xfer_upload(&f.base, it, 2, &o));
-        CHECK(f.begins == 1 && f.parts == 6 && f.completes == 1 && f.aborts == 0 && f.puts == 1);
-        CHECK(f.digests == 7 && f.bad_digests == 0 && f.no_digests == 0);
+    for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++) {
+        int plain = i == 3, rc;
+        char name[32];
+        kv_store *st;
+        kvt_mem_counts c;
+        uint64_t size = 0;
+        snprintf(name, sizeof name, "digests%zu", i);
+        CHECK_OK(open_mem(schemes[i], name, 1, &st));
+        rc = kv_xfer_upload(st, it, 2, &o);
+        if (!rc)
+            rc = stored_size(st, it[0].key, &size);
+        kv_store_close(st);
+        CHECK_OK(rc);
+        CHECK_EQ_U64(size, it[0].size);
+        CHECK_OK(kvt_mem_stats(name, &c));
+        CHECK(c.begins == 1 && c.parts == 6 && c.completes == 1 && c.aborts == 0 && c.puts == 1);
+        CHECK_EQ_U64(c.bytes_put, it[0].size + it[1].size);
+        CHECK_EQ_U64(c.bad_digests, 0);
+        CHECK_EQ_U64(c.digests, plain ? 0 : 7);
+        CHECK_EQ_U64(c.no_digests, plain ? 7 : 0);
     }
-
-    fake_init(&f, &fake_plain_ops, 1);
-    CHECK_OK(kv_xfer_upload(&f.base, it, 2, &o));
-    CHECK(f.digests == 0 && f.no_digests == 7);
 }
 
 static void failed_part_aborts_the_upload(void)
 {
-    fake f;
+    kv_store *st;
     kv_xfer_opts o = {.workers = 4, .part_size = MIB};
     kv_xfer_item it = {.local_path = local("a0"), .key = "abort/0", .size = 8 * MIB};
+    kvt_mem_counts c;
+    uint64_t size;
+    int rc;
     make_file(it.local_path, it.size, 13);
-    fake_init(&f, &fake_plain_ops, 1);
-    f.fail_part = 3;
-    CHECK(kv_xfer_upload(&f.base, &it, 1, &o) == KV_EAUTH);
-    CHECK(strstr(kvault_errmsg(), "injected 403"));
+    CHECK_OK(open_faulty("abort", "upload_part:3:auth", NULL, 1, &st));
+    rc = kv_xfer_upload(st, &it, 1, &o);
+    CHECK(rc == KV_EAUTH);
+    CHECK(strstr(kvault_errmsg(), "failed as told"));
     CHECK(strstr(kvault_errmsg(), it.local_path));
     CHECK(strstr(kvault_errmsg(), it.key));
-    CHECK(f.begins == 1 && f.completes == 0 && f.aborts == 1);
     CHECK(it.status == KV_EAUTH);
+    rc = stored_size(st, it.key, &size);
+    kv_store_close(st);
+    CHECK(rc == KV_ENOTFOUND);
+    CHECK_OK(kvt_mem_stats("abort", &c));
+    CHECK(c.begins == 1 && c.completes == 0 && c.aborts == 1);
 }
 
 /* ---- retries ------------------------------------------------------------------------------ */
 
+/* A put through faulty rules; *calls: how often the fault store was asked. */
+static int put_faulty(const char *name, const char *fail, int retries, const char *key,
+                      unsigned *calls)
+{
+    kv_store *st;
+    int rc = open_faulty(name, fail, NULL, retries, &st);
+    if (rc)
+        return rc;
+    rc = kv_store_put(st, key, "x", 1, NULL);
+    if (kvt_fault_calls(st, "put", calls) != KV_OK)
+        *calls = 0;
+    kv_store_close(st);
+    return rc;
+}
+
 static void transient_errors_are_retried(void)
 {
-    fake f;
-    fake_init(&f, &fake_plain_ops, 6);
-    f.fail_put_times = 2;
-    f.fail_put_code = KV_ETRANSIENT;
-    CHECK_OK(kv_store_put(&f.base, "r/0", "x", 1, NULL));
-    CHECK(f.puts == 3);
+    kvt_mem_counts c;
+    unsigned calls = 0;
+    CHECK_OK(put_faulty("r0", "put:1-2:transient", 6, "r/0", &calls));
+    CHECK(calls == 3);
+    CHECK_OK(kvt_mem_stats("r0", &c));
+    CHECK(c.puts == 1);
 
-    fake_init(&f, &fake_plain_ops, 2);
-    f.fail_put_times = 100;
-    f.fail_put_code = KV_ETRANSIENT;
-    CHECK(kv_store_put(&f.base, "r/1", "x", 1, NULL) == KV_ETRANSIENT);
-    CHECK(f.puts == 3);
+    CHECK(put_faulty("r1", "put:1-100:transient", 2, "r/1", &calls) == KV_ETRANSIENT);
     CHECK(strstr(kvault_errmsg(), "r/1"));
+    CHECK(calls == 3);
+    CHECK_OK(kvt_mem_stats("r1", &c));
+    CHECK(c.puts == 0);
 
-    fake_init(&f, &fake_plain_ops, 6);
-    f.fail_put_times = 100;
-    f.fail_put_code = KV_EAUTH;
-    CHECK(kv_store_put(&f.base, "r/2", "x", 1, NULL) == KV_EAUTH);
-    CHECK(f.puts == 1);
+    CHECK(put_faulty("r2", "put:1-100:auth", 6, "r/2", &calls) == KV_EAUTH);
+    CHECK(calls == 1);
+}
+
+/* Replies lost after the store acted: every step is repeated, the repeat
+ * finds the work done (a completed upload stays complete), and the object
+ * is stored once, whole. */
+static void lost_replies_are_repeated(void)
+{
+    kv_store *st;
+    kv_xfer_opts o = {.workers = 4, .part_size = MIB};
+    kv_xfer_item it[2] = {
+        {.local_path = local("l0"), .key = "lost/0", .size = 5 * MIB + 3},
+        {.local_path = local("l1"), .key = "lost/1", .size = 1000},
+    };
+    kvt_mem_counts c;
+    uint64_t size[2] = {0, 0};
+    int rc;
+    make_file(it[0].local_path, it[0].size, 15);
+    make_file(it[1].local_path, it[1].size, 16);
+    CHECK_OK(open_faulty("lost", NULL, "upload_begin:1,upload_part:2,upload_complete:1,put:1",
+                         6, &st));
+    rc = kv_xfer_upload(st, it, 2, &o);
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = stored_size(st, it[i].key, &size[i]);
+    kv_store_close(st);
+    CHECK_OK(rc);
+    CHECK_EQ_U64(size[0], it[0].size);
+    CHECK_EQ_U64(size[1], it[1].size);
+    CHECK_OK(kvt_mem_stats("lost", &c));
+    /* the first upload's reply was lost: the fault store aborted it */
+    CHECK(c.begins == 2 && c.aborts == 1 && c.parts == 7 && c.completes == 1 && c.puts == 2);
 }
 
 static void checksum_file_matches(void)
@@ -463,10 +437,15 @@ int main(int argc, char **argv)
         {"digests_only_when_the_store_checks", digests_only_when_the_store_checks},
         {"failed_part_aborts_the_upload", failed_part_aborts_the_upload},
         {"transient_errors_are_retried", transient_errors_are_retried},
+        {"lost_replies_are_repeated", lost_replies_are_repeated},
         {"checksum_file_matches", checksum_file_matches},
         {NULL, NULL},
     };
     int rc;
+    if (kvt_mem_register() != KV_OK || kvt_fault_register() != KV_OK) {
+        fprintf(stderr, "cannot register the test stores: %s\n", kv_errmsg());
+        return 1;
+    }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/kv-test-transfer-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

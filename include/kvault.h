@@ -430,6 +430,29 @@ int kvault_cat(kvault *kv, const char *key, int fd);
 
 int kvault_rm(kvault *kv, const char *key);
 
+/* ---- notification -------------------------------------------------------- */
+
+#define KVAULT_NOTIFY_OPTS_VERSION 1
+typedef struct kvault_notify_opts {
+    unsigned int version;     /* KVAULT_NOTIFY_OPTS_VERSION */
+    const char *authorization; /* the Authorization header's value (e.g.
+                                 "Bearer ..."), or NULL; never logged */
+    const char *ca_file;      /* PEM certificates to verify an HTTPS receiver
+                                 with; NULL = the system's. Never "don't verify". */
+    int timeout_s;            /* per attempt, connection and reply; 0 = 10 */
+    int max_retries;          /* attempts after the first for failures a retry
+                                 may fix (refused, reset, timeout, 408, 429,
+                                 5xx); 0 = 3; backoff 0.5 s doubling */
+} kvault_notify_opts;
+#define KVAULT_NOTIFY_OPTS_INIT {KVAULT_NOTIFY_OPTS_VERSION, NULL, NULL, 0, 0}
+
+/* POSTs a JSON document (len bytes) to url as application/json: a webhook
+ * telling a receiver that a backup, restore, verify or prune ended. KV_OK
+ * once the receiver answers 2xx; otherwise the failure, naming the URL
+ * (without its query string) and the status. Thread-safe; opts may be NULL. */
+int kvault_notify_post(const char *url, const char *json, size_t len,
+                       const kvault_notify_opts *opts);
+
 /* Frees what the library returned through an out pointer (arrays, keys). */
 void kvault_free(void *p);
 

@@ -35,3 +35,12 @@ add_test(NAME cli_kill
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/kill_test.sh
           $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> store 24)
 set_tests_properties(cli_concurrency cli_kill PROPERTIES LABELS cli TIMEOUT 900)
+
+# Notifications (--notify, --notify-url against tests/servers/hook_receiver.py)
+# and the config file: tests/cli/notify_test.sh.
+foreach(case hook url config)
+  add_test(NAME cli_notify_${case}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/notify_test.sh
+            $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> ${case})
+  set_tests_properties(cli_notify_${case} PROPERTIES LABELS cli TIMEOUT 300)
+endforeach()

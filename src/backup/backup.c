@@ -21,6 +21,7 @@
 #include "backup/source.h"
 #include "util/crc32c.h"
 #include "util/err.h"
+#include "util/parallel.h"
 #include "util/random.h"
 #include "util/log.h"
 
@@ -248,46 +249,26 @@ static int upload_new(job *j)
 
 /* ---- the objects it references, checked before it commits ---------------- */
 
-typedef struct recheck {
-    job *j;
-    pthread_mutex_t lock;
-    size_t next;
-    int err;
-    char errmsg[1024];
-} recheck;
-
-static void *recheck_worker(void *arg)
+/* One referenced object still there with its size; a missing one is
+ * stored again. Only this call touches files[i]. */
+static int recheck_one(size_t i, void *arg)
 {
-    recheck *r = arg;
-    for (;;) {
-        src_file *f;
-        kv_object_info info;
-        int rc;
-        pthread_mutex_lock(&r->lock);
-        while (r->next < r->j->nfiles && r->j->files[r->next].upload)
-            r->next++;
-        f = r->next < r->j->nfiles && !r->err ? &r->j->files[r->next++] : NULL;
-        pthread_mutex_unlock(&r->lock);
-        if (!f)
-            return NULL;
-        rc = kv_store_stat(r->j->kv->st, f->object, &info);
-        if (rc == KV_OK && info.size != (uint64_t)f->f->st.st_size)
-            rc = KV_ENOTFOUND; /* not what the index said: store it anew */
-        if (rc == KV_ENOTFOUND) {
-            kv_log(KV_LOG_ERROR, "warning: '%s', which backup %s references, is gone; storing "
-                   "'%s' again", f->object, r->j->id, f->f->name);
-            f->upload = 1; /* only this worker touches f */
-            rc = KV_OK;
-        }
-        if (rc) {
-            pthread_mutex_lock(&r->lock);
-            if (!r->err) {
-                r->err = rc;
-                snprintf(r->errmsg, sizeof r->errmsg, "%s", kv_errmsg());
-            }
-            pthread_mutex_unlock(&r->lock);
-        }
+    job *j = arg;
+    src_file *f = &j->files[i];
+    kv_object_info info;
+    int rc;
+    if (f->upload)
+        return KV_OK;
+    rc = kv_store_stat(j->kv->st, f->object, &info);
+    if (rc == KV_OK && info.size != (uint64_t)f->f->st.st_size)
+        rc = KV_ENOTFOUND; /* not what the index said: store it anew */
+    if (rc == KV_ENOTFOUND) {
+        kv_log(KV_LOG_ERROR, "warning: '%s', which backup %s references, is gone; storing '%s' "
+               "again", f->object, j->id, f->f->name);
+        f->upload = 1;
+        rc = KV_OK;
     }
+    return rc;
 }
 
 /* Every object the backup references from earlier backups must still be
@@ -295,23 +276,9 @@ static void *recheck_worker(void *arg)
  * lapsed may have removed some. Missing ones are stored again. */
 static int recheck_references(job *j)
 {
-    recheck r = {.j = j};
-    pthread_t th[16];
-    int n = j->kv->xo.workers > 0 ? j->kv->xo.workers : 8, started = 0;
-    if (n > 16)
-        n = 16;
-    pthread_mutex_init(&r.lock, NULL);
-    for (; started < n; started++)
-        if (pthread_create(&th[started], NULL, recheck_worker, &r) != 0)
-            break;
-    if (!started)
-        recheck_worker(&r);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&r.lock);
-    if (r.err)
-        return kv_errset_msg(r.err, r.errmsg);
-    return upload_new(j);
+    int rc = kv_parallel_for(j->nfiles, j->kv->xo.workers > 0 ? j->kv->xo.workers : 8,
+                             recheck_one, j);
+    return rc ? rc : upload_new(j);
 }
 
 static double seconds_since(const struct timespec *t0)

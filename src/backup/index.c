@@ -10,6 +10,7 @@
 #include "backup/sealed.h"
 #include "util/crc32c.h"
 #include "util/err.h"
+#include "util/parallel.h"
 #include "util/log.h"
 #include "util/random.h"
 
@@ -223,18 +224,60 @@ static int collect_source(const char *key, const kv_object_info *info, void *pay
     return 0;
 }
 
-static int read_doc(kv_store *st, const char *key, kv_index *ix)
+static int decode_doc(const char *key, const char *data, size_t len, kv_index *ix)
 {
-    char *data = NULL, what[1100];
-    size_t len;
+    char what[1100];
     json_t *root = NULL;
-    int sealed, rc = kv_read_small(st, key, INDEX_MAX_JSON, &data, &len);
+    int sealed, rc;
     snprintf(what, sizeof what, "index object '%s'", key);
-    if (!rc && !(rc = kv_sealed_decode(data, len, INDEX_MAX_JSON, what, &root, &sealed)))
+    if (!(rc = kv_sealed_decode(data, len, INDEX_MAX_JSON, what, &root, &sealed)))
         rc = sealed ? merge_doc(ix, root, key)
                     : kv_seterr(KV_ECORRUPT, "index object '%s' has no digest", key);
     json_decref(root);
+    return rc;
+}
+
+static int read_doc(kv_store *st, const char *key, kv_index *ix)
+{
+    char *data = NULL;
+    size_t len;
+    int rc = kv_read_small(st, key, INDEX_MAX_JSON, &data, &len);
+    if (!rc)
+        rc = decode_doc(key, data, len, ix);
     free(data);
+    return rc;
+}
+
+/* The documents of ix->sources, fetched in parallel: on a remote store a
+ * read costs a round trip, and a listing of up to 17 documents would
+ * otherwise cost 17. */
+typedef struct fetched {
+    kv_store *st;
+    char **keys;
+    char **data;
+    size_t *len;
+} fetched;
+
+static int fetch_one(size_t i, void *arg)
+{
+    fetched *f = arg;
+    return kv_read_small(f->st, f->keys[i], INDEX_MAX_JSON, &f->data[i], &f->len[i]);
+}
+
+#define INDEX_READERS 8
+
+static int read_sources(kv_store *st, kv_index *ix)
+{
+    fetched f = {.st = st, .keys = ix->sources, .data = calloc(ix->nsources + 1, sizeof *f.data),
+                 .len = calloc(ix->nsources + 1, sizeof *f.len)};
+    int rc = f.data && f.len ? kv_parallel_for(ix->nsources, INDEX_READERS, fetch_one, &f)
+                             : kv_oom();
+    for (size_t i = 0; i < ix->nsources && !rc; i++)
+        rc = decode_doc(ix->sources[i], f.data[i], f.len[i], ix);
+    for (size_t i = 0; f.data && i < ix->nsources; i++)
+        free(f.data[i]);
+    free(f.data);
+    free(f.len);
     return rc;
 }
 
@@ -265,8 +308,8 @@ static int read_index(kv_store *st, const char *env, kv_index *ix)
         return kv_oom();
     rc = kv_store_list(st, prefix, collect_source, ix);
     free(prefix);
-    for (size_t i = 0; i < ix->nsources && !rc; i++)
-        rc = read_doc(st, ix->sources[i], ix);
+    if (!rc)
+        rc = read_sources(st, ix);
     if (!rc)
         normalise(ix);
     for (size_t i = 0; i < ix->nattempts && !rc; i++)

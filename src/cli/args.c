@@ -40,6 +40,11 @@ enum {
     OPT_GRACE,
     OPT_LOCK_WAIT,
     OPT_CA_CERT,
+    OPT_NOTIFY,
+    OPT_NOTIFY_URL,
+    OPT_NOTIFY_AUTH_ENV,
+    OPT_NOTIFY_REQUIRED,
+    OPT_NOTIFY_TIMEOUT,
 };
 
 /* Every long option, with the CLI_O_* bit a command must accept for it
@@ -68,6 +73,11 @@ static const struct {
     {{"lock-wait", required_argument, NULL, OPT_LOCK_WAIT}, CLI_O_LOCK},
     {{"wal-dir", required_argument, NULL, OPT_WAL_DIR}, CLI_O_SOURCE},
     {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
+    {{"notify", required_argument, NULL, OPT_NOTIFY}, CLI_O_NOTIFY},
+    {{"notify-url", required_argument, NULL, OPT_NOTIFY_URL}, CLI_O_NOTIFY},
+    {{"notify-auth-env", required_argument, NULL, OPT_NOTIFY_AUTH_ENV}, CLI_O_NOTIFY},
+    {{"notify-required", no_argument, NULL, OPT_NOTIFY_REQUIRED}, CLI_O_NOTIFY},
+    {{"notify-timeout", required_argument, NULL, OPT_NOTIFY_TIMEOUT}, CLI_O_NOTIFY},
     {{"ca-cert", required_argument, NULL, OPT_CA_CERT}, 0},
     {{"workers", required_argument, NULL, OPT_WORKERS}, 0},
     {{"part-size", required_argument, NULL, OPT_PART_SIZE}, 0},
@@ -122,13 +132,31 @@ static void print_with_flags(const char *msg)
     }
 }
 
+static char last_error[2048];
+
 int cli_fail(void)
 {
     const char *msg = kvault_errmsg();
+    snprintf(last_error, sizeof last_error, "%s", msg && *msg ? msg : "failed (no message)");
     fputs("kvault: ", stderr);
-    print_with_flags(msg && *msg ? msg : "failed (no message)");
+    print_with_flags(last_error);
     fputc('\n', stderr);
     return CLI_FAIL;
+}
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "kvault: %s\n", last_error);
+    return CLI_FAIL;
+}
+
+const char *cli_last_error(void)
+{
+    return last_error;
 }
 
 int cli_check(int kvrc)
@@ -292,6 +320,15 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
         return rc;
     }
     case OPT_DRY_RUN: a->dry_run = 1; break;
+    case OPT_NOTIFY: a->notify = arg; break;
+    case OPT_NOTIFY_URL:
+        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+            return cli_usage_error(cmd, "--notify-url: '%s' is not an http:// or https:// URL", arg);
+        a->notify_url = arg;
+        break;
+    case OPT_NOTIFY_AUTH_ENV: a->notify_auth_env = arg; break;
+    case OPT_NOTIFY_REQUIRED: a->notify_required = 1; break;
+    case OPT_NOTIFY_TIMEOUT: return parse_duration_opt(cmd, "notify-timeout", arg, &a->notify_timeout_s);
     case OPT_WAL_DIR: a->wal_dir = arg; break;
     case OPT_CA_CERT: a->ca_cert = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
@@ -328,6 +365,38 @@ static int getopt_error(const char *cmd, int c, char **argv)
     return cli_usage_error(cmd, "unknown option '%s'", name);
 }
 
+/* Options the config file may not set: they describe one run. */
+static int per_run_only(int id)
+{
+    return id == OPT_DB || id == OPT_BACKUP || id == OPT_FORCE || id == OPT_JSON ||
+           id == OPT_DRY_RUN || id == OPT_RESTORE_CHECK;
+}
+
+int cli_apply_named(const cli_cmd *cmd, const char *name, const char *value, cli_args *a)
+{
+    size_t i;
+    int id;
+    if (strcmp(name, "store") == 0)
+        name = cmd->accepts & CLI_O_FROM ? "from" : "to";
+    for (i = 0; i < N_OPTIONS && strcmp(all_options[i].opt.name, name) != 0; i++)
+        ;
+    if (i == N_OPTIONS || all_options[i].opt.val < 256 || per_run_only(all_options[i].opt.val))
+        return cli_usage_error(cmd->name, "%s: no setting '%s'", a->config_file, name);
+    id = all_options[i].opt.val;
+    if ((all_options[i].bit && !(cmd->accepts & all_options[i].bit)) || a->given[id - 256])
+        return 1;
+    a->given[id - 256] = 1; /* a section read earlier wins over [defaults] */
+    if (all_options[i].opt.has_arg == no_argument) {
+        if (strcasecmp(value, "yes") != 0 && strcasecmp(value, "true") != 0 && strcmp(value, "1") != 0 &&
+            strcasecmp(value, "no") != 0 && strcasecmp(value, "false") != 0 && strcmp(value, "0") != 0)
+            return cli_usage_error(cmd->name, "%s: '%s' must be yes or no, not '%s'",
+                                   a->config_file, name, value);
+        if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0)
+            return 1;
+    }
+    return apply_option(cmd->name, id, value, a);
+}
+
 static int check_positionals(const cli_cmd *cmd, const cli_args *a)
 {
     if (a->npos >= cmd->min_pos && a->npos <= cmd->max_pos)
@@ -355,6 +424,7 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
     a->cmd = cmd->name;
     a->grace_s = -1;
     a->lock_wait_s = -1;
+    a->notify_timeout_s = -1;
     opterr = 0;
     optind = 1;
     while (rc == CLI_OK && (c = getopt_long(argc, argv, ":hvq", longopts, NULL)) != -1) {
@@ -366,6 +436,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a)
             rc = getopt_error(cmd->name, c, argv);
         else
             rc = apply_option(cmd->name, c, optarg, a);
+        if (c >= 256 && c - 256 < (int)sizeof a->given)
+            a->given[c - 256] = 1;
     }
     if (rc != CLI_OK)
         return rc;
@@ -442,6 +514,14 @@ static int missing_local_store(const char *url)
     return stat(url, &st) != 0 && errno == ENOENT;
 }
 
+const char *cli_store_shown(const cli_cmd *cmd, const cli_args *a, char *buf, size_t len)
+{
+    const char *url = cmd->accepts & CLI_O_FROM ? a->from : a->to;
+    if (url)
+        return url;
+    return cli_default_store(buf, len) == 0 ? buf : "";
+}
+
 int cli_check_store_url(const char *cmd, const char *url)
 {
     if (url && mistyped_url(url))
@@ -458,17 +538,13 @@ int cli_open_store(cli_args *a, const char *url, int create, kvault **out)
         return CLI_USAGE;
     if (!url) {
         if (cli_default_store(def, sizeof(def)) != 0) {
-            fprintf(stderr, "kvault: no store given and no default: set KVAULT_STORE or HOME\n");
-            return CLI_FAIL;
+            return cli_error("no store given and no default: set KVAULT_STORE or HOME");
         }
-        if (create && mkdir_p(def) != 0) {
-            fprintf(stderr, "kvault: cannot create default store %s: %s\n", def, strerror(errno));
-            return CLI_FAIL;
-        }
+        if (create && mkdir_p(def) != 0)
+            return cli_error("cannot create default store %s: %s", def, strerror(errno));
         url = def;
     } else if (!create && missing_local_store(url)) {
-        fprintf(stderr, "kvault: store '%s' does not exist\n", url);
-        return CLI_FAIL;
+        return cli_error("store '%s' does not exist", url);
     }
     if (a->verbose)
         fprintf(stderr, "kvault: store %s\n", url);

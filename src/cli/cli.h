@@ -25,6 +25,7 @@ enum {
     CLI_O_SOURCE = 1u << 9,    /* --wal-dir, --scratch */
     CLI_O_GC = 1u << 10,       /* --grace, --dry-run */
     CLI_O_LOCK = 1u << 11,     /* --lock-wait */
+    CLI_O_NOTIFY = 1u << 12,   /* --notify, --notify-url, ... */
 };
 
 /* Everything the command line said, for any command. */
@@ -44,6 +45,17 @@ typedef struct cli_args {
     kvault_options kvopts;    /* from the environment + the above; progress */
     char **pos;               /* positional arguments */
     int npos;
+    /* notification (notify.c) */
+    const char *notify, *notify_url, *notify_auth_env;
+    int notify_required;
+    int64_t notify_timeout_s; /* -1 = not given */
+    const char *config_file;  /* the config file read, for messages; NULL = none */
+    unsigned char given[64];  /* options the command line gave, by id - 256 */
+    /* the command's report: the JSON object --json prints (report.c) */
+    char *report;
+    size_t report_len;
+    FILE *report_stream;
+    char report_id[80];       /* the backup it is about, or "" */
 } cli_args;
 
 typedef struct cli_cmd {
@@ -68,6 +80,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints "kvault: <kvault_errmsg()>"; returns CLI_FAIL. */
 int cli_fail(void);
 
+/* Prints "kvault: <message>" for a failure the CLI found itself; returns
+ * CLI_FAIL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The last failure's message as printed (for notifications); "" if none. */
+const char *cli_last_error(void);
+
 /* Ends the progress line, then maps a library status to an exit code,
  * printing the library's message on failure. */
 int cli_check(int kvrc);
@@ -91,6 +110,10 @@ int cli_default_store(char *buf, size_t len);
  * (creating its directory if create is set). */
 int cli_open_store(cli_args *a, const char *url, int create, kvault **out);
 
+/* The store the command uses, as the user named it (--to or --from), else
+ * the default store's path into buf; "" when there is none. */
+const char *cli_store_shown(const cli_cmd *cmd, const cli_args *a, char *buf, size_t len);
+
 /* CLI_USAGE (after saying so) when url looks like a mistyped store URL
  * ("s3:/bucket", "gs:bucket", "s3//bucket"), else CLI_OK. */
 int cli_check_store_url(const char *cmd, const char *url);
@@ -105,6 +128,37 @@ const char *cli_utc_time(int64_t unix_secs, char *buf, size_t len);
 void cli_json_str(FILE *f, const char *s);
 /* Writes the fields of info as JSON members (no braces). */
 void cli_json_backup_fields(FILE *f, const kvault_backup_info *info);
+
+/* ---- report.c ---- */
+
+/* Starts the command's JSON report: what is written to the returned stream
+ * until cli_report_end is printed with --json and handed to notification
+ * hooks. backup_id (may be NULL) is the backup it is about. */
+FILE *cli_report_begin(cli_args *a, const char *backup_id);
+void cli_report_end(cli_args *a);
+void cli_report_free(cli_args *a);
+
+/* ---- notify.c ---- */
+
+/* After a command that notifies (CLI_O_NOTIFY) ran with result rc (and,
+ * on failure, the library's message still set): runs the --notify command
+ * and POSTs to --notify-url, as asked. Returns rc, or CLI_FAIL when a
+ * notification failed and --notify-required was given. */
+int cli_notify(const cli_cmd *cmd, cli_args *a, const char *store, int rc);
+
+/* ---- config.c ---- */
+
+/* Fills the options the command line left out from the config file
+ * ($KVAULT_CONFIG, else ~/.config/kvault/config, else /etc/kvault/config):
+ * its [defaults] section, then the section of the store in use. CLI_OK,
+ * or CLI_USAGE naming the file, line and key that is wrong. */
+int cli_config_apply(const cli_cmd *cmd, cli_args *a);
+
+/* Applies one option by its long name, as if given on the command line
+ * (args.c); "store" is --to or --from, whichever the command takes. Returns
+ * CLI_OK, CLI_USAGE after saying what is wrong, or 1 when the command does
+ * not take the option. */
+int cli_apply_named(const cli_cmd *cmd, const char *name, const char *value, cli_args *a);
 
 /* ---- progress.c ---- */
 

@@ -6,11 +6,11 @@
 #include "cli.h"
 
 /* The fields list shares, plus what only a backup run knows. */
-static void print_backup_json(const kvault_backup_info *info)
+static void print_backup_json(FILE *f, const kvault_backup_info *info)
 {
-    fputs("{", stdout);
-    cli_json_backup_fields(stdout, info);
-    printf(", \"bytes_checksummed\": %" PRIu64 "}\n", info->bytes_checksummed);
+    fputs("{", f);
+    cli_json_backup_fields(f, info);
+    fprintf(f, ", \"bytes_checksummed\": %" PRIu64 "}\n", info->bytes_checksummed);
 }
 
 /* The store as the user named it, or the default one. */
@@ -37,9 +37,11 @@ int cli_cmd_backup(cli_args *a)
     if (rc != CLI_OK)
         return rc;
 
+    print_backup_json(cli_report_begin(a, info.id), &info);
+    cli_report_end(a);
     if (a->json)
-        print_backup_json(&info);
-    else if (a->quiet)
+        return CLI_OK;
+    if (a->quiet)
         printf("%s\n", info.id);
     else
         printf("backup %s of %s to %s (env %s) done: %" PRIu64 " files, %s, %s new in %.1f s\n",
@@ -121,30 +123,33 @@ int cli_cmd_restore(cli_args *a)
     if (rc != CLI_OK)
         return rc;
 
-    if (a->json) {
-        fputs("{\"backup\": {", stdout);
-        cli_json_backup_fields(stdout, &info);
-        fputs("}, \"dest\": ", stdout);
-        cli_json_str(stdout, a->to);
-        printf(", \"seconds\": %.3f}\n", cli_now() - start);
-    } else if (!a->quiet) {
+    {
+        FILE *f = cli_report_begin(a, info.id);
+        fputs("{\"backup\": {", f);
+        cli_json_backup_fields(f, &info);
+        fputs("}, \"dest\": ", f);
+        cli_json_str(f, a->to);
+        fprintf(f, ", \"seconds\": %.3f}\n", cli_now() - start);
+        cli_report_end(a);
+    }
+    if (!a->json && !a->quiet) {
         printf("restored backup %s to %s: %" PRIu64 " files, %s in %.1f s\n", info.id, a->to,
                info.files, cli_human_size(info.bytes, size, sizeof(size)), cli_now() - start);
     }
     return CLI_OK;
 }
 
-static void print_verify_json(const kvault_verify_report *r)
+static void print_verify_json(FILE *f, const kvault_verify_report *r)
 {
-    fputs("{\"backup\": {", stdout);
-    cli_json_backup_fields(stdout, &r->backup);
-    printf("}, \"ok\": true, \"objects_checked\": %" PRIu64 ", \"bytes_checked\": %" PRIu64
+    fputs("{\"backup\": {", f);
+    cli_json_backup_fields(f, &r->backup);
+    fprintf(f, "}, \"ok\": true, \"objects_checked\": %" PRIu64 ", \"bytes_checked\": %" PRIu64
            ", \"restore_checked\": %s, \"column_families\": %" PRIu64 ", \"keys\": %" PRIu64
            ", \"not_checked\": ",
            r->objects_checked, r->bytes_checked, r->restore_checked ? "true" : "false",
            r->column_families, r->keys);
-    cli_json_str(stdout, r->not_checked);
-    fputs("}\n", stdout);
+    cli_json_str(f, r->not_checked);
+    fputs("}\n", f);
 }
 
 int cli_cmd_verify(cli_args *a)
@@ -163,9 +168,9 @@ int cli_cmd_verify(cli_args *a)
     if (rc != CLI_OK)
         return rc;
 
-    if (a->json) {
-        print_verify_json(&r);
-    } else if (!a->quiet) {
+    print_verify_json(cli_report_begin(a, r.backup.id), &r);
+    cli_report_end(a);
+    if (!a->json && !a->quiet) {
         printf("backup %s OK: %" PRIu64 " objects, %s checked", r.backup.id, r.objects_checked,
                cli_human_size(r.bytes_checked, size, sizeof(size)));
         if (r.restore_checked)
@@ -189,32 +194,30 @@ static void print_decisions(const kvault_prune_report *r)
     }
 }
 
-static void print_prune_json(const cli_args *a, const kvault_prune_report *r)
+static void print_prune_json(FILE *f, const cli_args *a, const kvault_prune_report *r)
 {
-    printf("{\"dry_run\": %s, \"backups_kept\": %" PRIu64 ", \"backups_removed\": %" PRIu64
+    fprintf(f, "{\"dry_run\": %s, \"backups_kept\": %" PRIu64 ", \"backups_removed\": %" PRIu64
            ", \"backups_damaged\": %" PRIu64 ", \"objects_removed\": %" PRIu64
            ", \"bytes_removed\": %" PRIu64 ", \"incomplete_removed\": %" PRIu64
            ", \"garbage_removed\": %" PRIu64 ", \"decisions\": [",
            a->dry_run ? "true" : "false", r->backups_kept, r->backups_removed, r->backups_damaged,
            r->objects_removed, r->bytes_removed, r->incomplete_removed, r->garbage_removed);
     for (size_t i = 0; i < r->ndecisions; i++) {
-        printf("%s{\"id\": ", i ? ", " : "");
-        cli_json_str(stdout, r->decisions[i].id);
-        printf(", \"keep\": %s, \"reasons\": ", r->decisions[i].keep ? "true" : "false");
-        cli_json_str(stdout, r->decisions[i].reasons);
-        fputs("}", stdout);
+        fprintf(f, "%s{\"id\": ", i ? ", " : "");
+        cli_json_str(f, r->decisions[i].id);
+        fprintf(f, ", \"keep\": %s, \"reasons\": ", r->decisions[i].keep ? "true" : "false");
+        cli_json_str(f, r->decisions[i].reasons);
+        fputs("}", f);
     }
-    fputs("]}\n", stdout);
+    fputs("]}\n", f);
 }
 
-static void print_prune(const cli_args *a, const kvault_prune_report *r)
+static void print_prune(cli_args *a, const kvault_prune_report *r)
 {
     char size[32];
-    if (a->json) {
-        print_prune_json(a, r);
-        return;
-    }
-    if (a->quiet)
+    print_prune_json(cli_report_begin(a, NULL), a, r);
+    cli_report_end(a);
+    if (a->json || a->quiet)
         return;
     if (a->dry_run || a->verbose)
         print_decisions(r);
@@ -284,12 +287,13 @@ int cli_cmd_gc(cli_args *a)
     kvault_close(kv);
     if (rc != CLI_OK)
         return rc;
-    if (a->json)
-        printf("{\"dry_run\": %s, \"objects_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
-               ", \"incomplete_removed\": %" PRIu64 ", \"garbage_removed\": %" PRIu64 "}\n",
-               a->dry_run ? "true" : "false", r.objects_removed, r.bytes_removed,
-               r.incomplete_removed, r.garbage_removed);
-    else if (!a->quiet)
+    fprintf(cli_report_begin(a, NULL),
+            "{\"dry_run\": %s, \"objects_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
+            ", \"incomplete_removed\": %" PRIu64 ", \"garbage_removed\": %" PRIu64 "}\n",
+            a->dry_run ? "true" : "false", r.objects_removed, r.bytes_removed,
+            r.incomplete_removed, r.garbage_removed);
+    cli_report_end(a);
+    if (!a->json && !a->quiet)
         printf("%s %" PRIu64 " objects (%s), %" PRIu64 " of them from failed attempts; %" PRIu64
                " store leftovers\n", a->dry_run ? "would remove" : "removed", r.objects_removed,
                cli_human_size(r.bytes_removed, size, sizeof size), r.incomplete_removed,

@@ -31,6 +31,18 @@
     "HADOOP_CONF_DIR; swebhdfs:// for HTTPS). Without one, the default local store\n" \
     "is $KVAULT_STORE, else $XDG_DATA_HOME/kvault/store, else ~/.local/share/kvault/store.\n"
 
+#define NOTIFY_HELP                                                                      \
+    "\nNotification, success or failure (docs/notify.md):\n"                              \
+    "      --notify CMD       run CMD (sh -c) with the JSON report on stdin and\n"        \
+    "                         KVAULT_EVENT, KVAULT_OK, KVAULT_BACKUP_ID, KVAULT_ENV,\n"   \
+    "                         KVAULT_STORE in its environment\n"                          \
+    "      --notify-url URL   POST the JSON report to URL (retried; HTTPS verified)\n"    \
+    "      --notify-auth-env VAR  send VAR's value as the Authorization header\n"         \
+    "      --notify-timeout DURATION  give each up after this (default 60s)\n"            \
+    "      --notify-required  a failed notification fails the command (exit 1)\n"        \
+    "Options may also come from a config file: $KVAULT_CONFIG, ~/.config/kvault/config\n" \
+    "or /etc/kvault/config (docs/config.md).\n"
+
 static const cli_cmd commands[] = {
     {"backup", "back up a RocksDB database",
      "Usage: kvault backup --db DIR [--to STORE] [--env NAME] [--wal-dir DIR]\n"
@@ -47,8 +59,8 @@ static const cli_cmd commands[] = {
      "  --scratch DIR  where to keep copies of the small files (MANIFEST, WALs) during the\n"
      "                 backup (default: $TMPDIR, else /tmp)\n"
      "  --lock-wait DURATION  wait this long for a prune or gc of the env (default 10m)\n"
-     "  --json         print the backup's details as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK, 0, 0, 1,
+     "  --json         print the backup's details as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
+     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK | CLI_O_NOTIFY, 0, 0, 1,
      cli_cmd_backup},
     {"list", "list the backups in a store",
      "Usage: kvault list [--from STORE] [--env NAME] [--json]\n"
@@ -76,8 +88,8 @@ static const cli_cmd commands[] = {
      "  --backup ID   which backup (default: latest)\n"
      "  --to DIR      where to put the database (required; must be empty or absent)\n"
      "  --force       replace a non-empty DIR\n"
-     "  --json        print the result as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_TO | CLI_O_FORCE | CLI_O_JSON, 0, 0, 1,
+     "  --json        print the result as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_TO | CLI_O_FORCE | CLI_O_JSON | CLI_O_NOTIFY, 0, 0, 1,
      cli_cmd_restore},
     {"verify", "check a backup against its manifest",
      "Usage: kvault verify [--from STORE] [--env NAME] [--backup ID|latest]\n"
@@ -89,8 +101,8 @@ static const cli_cmd commands[] = {
      "  --env NAME       environment folder (default \"default\")\n"
      "  --backup ID      which backup (default: latest)\n"
      "  --restore-check  also restore and read the database\n"
-     "  --json           print the report as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_RESTORE_CHECK | CLI_O_JSON, 0, 0, 1,
+     "  --json           print the report as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_RESTORE_CHECK | CLI_O_JSON | CLI_O_NOTIFY, 0, 0, 1,
      cli_cmd_verify},
     {"prune", "remove old backups by retention rules",
      "Usage: kvault prune [--from STORE] [--env NAME] [--keep-last N] [--keep-days D]\n"
@@ -116,8 +128,8 @@ static const cli_cmd commands[] = {
      "                      backup resumes from them); default 24h, 0 = at once\n"
      "  --lock-wait DURATION  wait this long for running backups (default 10m)\n"
      "  --dry-run           list every backup, kept or not and why; remove nothing\n"
-     "  --json              print the report as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_RETENTION | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON, 0, 0, 0,
+     "  --json              print the report as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_RETENTION | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON | CLI_O_NOTIFY, 0, 0, 0,
      cli_cmd_prune},
     {"gc", "remove what no backup references",
      "Usage: kvault gc [--from STORE] [--env NAME] [--grace DURATION] [--lock-wait DURATION]\n"
@@ -131,8 +143,8 @@ static const cli_cmd commands[] = {
      "  --grace DURATION    default 24h, 0 = at once\n"
      "  --lock-wait DURATION  wait this long for running backups (default 10m)\n"
      "  --dry-run           say what would be removed, remove nothing\n"
-     "  --json              print the report as JSON\n" STORE_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON, 0, 0, 0, cli_cmd_gc},
+     "  --json              print the report as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_GC | CLI_O_LOCK | CLI_O_JSON | CLI_O_NOTIFY, 0, 0, 0, cli_cmd_gc},
     {"cp", "copy a file to, from or between stores",
      "Usage: kvault cp SRC DST\n"
      "\nEach side is a local path or an object URL (s3://bucket/key, ...). Local to URL\n"
@@ -209,6 +221,7 @@ static int apply_settings(cli_args *a, kvault_config **cfg)
 
 static int run_command(const cli_cmd *cmd, int argc, char **argv)
 {
+    char store[4096];
     kvault_config *cfg = NULL;
     cli_args a;
     int rc = cli_parse(cmd, argc, argv, &a);
@@ -217,10 +230,12 @@ static int run_command(const cli_cmd *cmd, int argc, char **argv)
         return CLI_OK; /* --help was printed */
     if (rc != CLI_OK)
         return rc;
-    if ((rc = apply_settings(&a, &cfg)) != CLI_OK)
+    if ((rc = cli_config_apply(cmd, &a)) != CLI_OK || (rc = apply_settings(&a, &cfg)) != CLI_OK)
         return rc;
     cli_progress_setup(&a, cmd->progress);
     rc = cmd->run(&a);
+    rc = cli_notify(cmd, &a, cli_store_shown(cmd, &a, store, sizeof store), rc);
+    cli_report_free(&a);
     kvault_config_free(cfg);
     if (fflush(stdout) != 0 && rc == CLI_OK) {
         perror("kvault: writing output");

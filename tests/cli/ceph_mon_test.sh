@@ -10,6 +10,8 @@
 set -euo pipefail
 
 KVAULT=$(realpath "$1")
+LABEL="ceph mon"
+. "$(dirname "$(realpath "$0")")/cli_lib.sh"
 RGW_SH=$(realpath "$2")
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvault-ceph-mon.XXXXXX")
 C=$T/ceph
@@ -25,19 +27,6 @@ cleanup() {
 trap cleanup EXIT
 cd "$T"
 export HOME="$T/home" KVAULT_CACHE_DIR="$T/cache" KVAULT_STORE="$T/store"
-
-fail() {
-    echo "FAIL (ceph mon): $*" >&2
-    [[ -s $T/err ]] && { echo "--- err:" >&2; cat "$T/err" >&2; }
-    exit 1
-}
-
-run() {
-    local want=$1 got=0
-    shift
-    "$KVAULT" "$@" >"$T/out" 2>"$T/err" || got=$?
-    [[ $got == "$want" ]] || fail "kvault $* exited $got, want $want"
-}
 
 ceph_() { timeout 30 ceph -c "$CONF" --connect-timeout 10 "$@"; }
 

@@ -11,6 +11,8 @@ KVAULT=$(realpath "$1")
 GENDB=$(realpath "$2")
 BUCKET=$3
 CASE=$4
+LABEL="s3 $CASE"
+. "$(dirname "$(realpath "$0")")/cli_lib.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvault-cli-s3-$CASE.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -22,28 +24,7 @@ unset KVAULT_STORE XDG_DATA_HOME XDG_CACHE_HOME
     { echo "cli_s3_test.sh: run me through tests/servers/with_rgw_env.sh" >&2; exit 1; }
 STORE="s3://$BUCKET/cli-$CASE-$(date +%s%N)-$$"
 
-fail() {
-    echo "FAIL (s3 $CASE): $*" >&2
-    for f in out err; do
-        [[ -s $T/$f ]] && { echo "--- $f:" >&2; cat "$T/$f" >&2; }
-    done
-    exit 1
-}
-
-# run WANT_STATUS ARGS...: runs kvault, output in $T/out and $T/err.
-run() {
-    local want=$1 got=0
-    shift
-    "$KVAULT" "$@" >"$T/out" 2>"$T/err" || got=$?
-    [[ $got == "$want" ]] || fail "kvault $* exited $got, want $want"
-}
-
-has_out() { grep -qE -- "$1" "$T/out" || fail "stdout lacks /$1/"; }
-has_err() { grep -qE -- "$1" "$T/err" || fail "stderr lacks /$1/"; }
 lacks_err() { ! grep -qF -- "$1" "$T/err" || fail "stderr shows '$1'"; }
-is_json() { python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "stdout is not JSON"; }
-# json EXPR: evaluates a Python expression over the parsed stdout as `j`.
-json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <"$T/out"; }
 
 same_db() {
     "$GENDB" --digest "$1" >"$T/d1" || fail "digest of $1 failed"

@@ -11,6 +11,8 @@ set -euo pipefail
 KVAULT=$(realpath "$1")
 APP=$(realpath "$2")
 CASE=$3
+LABEL="$CASE"
+. "$(dirname "$(realpath "$0")")/cli_lib.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvault-src-$CASE.XXXXXX")
 PIDS=()
@@ -25,24 +27,6 @@ trap cleanup EXIT
 cd "$T"
 export HOME="$T/home" KVAULT_CACHE_DIR="$T/cache" KVAULT_STORE="$T/store"
 unset XDG_DATA_HOME XDG_CACHE_HOME
-
-fail() {
-    echo "FAIL ($CASE): $*" >&2
-    for f in out err; do
-        [[ -s $T/$f ]] && { echo "--- $f:" >&2; cat "$T/$f" >&2; }
-    done
-    exit 1
-}
-
-run() {
-    local want=$1 got=0
-    shift
-    "$KVAULT" "$@" >"$T/out" 2>"$T/err" || got=$?
-    [[ $got == "$want" ]] || fail "kvault $* exited $got, want $want"
-}
-has_out() { grep -qE -- "$1" "$T/out" || fail "stdout lacks /$1/"; }
-has_err() { grep -qE -- "$1" "$T/err" || fail "stderr lacks /$1/"; }
-json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <"$T/out"; }
 
 # Every entry under the directories: name, type, size, mtime (ns), inode and
 # SHA-256 of regular files. Equal snapshots = nothing written, renamed,

@@ -8,6 +8,8 @@ set -euo pipefail
 KVAULT=$(realpath "$1")
 GENDB=$(realpath "$2")
 CASE=$3
+LABEL="$CASE"
+. "$(dirname "$(realpath "$0")")/cli_lib.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvault-cli-$CASE.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -15,28 +17,6 @@ cd "$T"
 # Keep the tests away from the user's own default store and checksum cache.
 export HOME="$T/home" KVAULT_CACHE_DIR="$T/cache"
 unset KVAULT_STORE XDG_DATA_HOME XDG_CACHE_HOME
-
-fail() {
-    echo "FAIL ($CASE): $*" >&2
-    for f in out err; do
-        [[ -s $T/$f ]] && { echo "--- $f:" >&2; cat "$T/$f" >&2; }
-    done
-    exit 1
-}
-
-# run WANT_STATUS ARGS...: runs kvault, output in $T/out and $T/err.
-run() {
-    local want=$1 got=0
-    shift
-    "$KVAULT" "$@" >"$T/out" 2>"$T/err" || got=$?
-    [[ $got == "$want" ]] || fail "kvault $* exited $got, want $want"
-}
-
-has_out() { grep -qE -- "$1" "$T/out" || fail "stdout lacks /$1/"; }
-has_err() { grep -qE -- "$1" "$T/err" || fail "stderr lacks /$1/"; }
-is_json() { python3 -c 'import json,sys; json.load(sys.stdin)' <"$T/out" || fail "stdout is not JSON"; }
-# json EXPR: evaluates a Python expression over the parsed stdout as `j`.
-json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <"$T/out"; }
 
 same_db() {
     "$GENDB" --digest "$1" >"$T/d1" || fail "digest of $1 failed"

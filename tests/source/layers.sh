@@ -33,6 +33,8 @@ for layer in util http store transfer backup; do
       [ "$inc" = kvault.h ] && ok=1
       # the backend contract (include/kvault/sys/) is public, like kvault.h
       case "$inc" in kvault/sys/*) ok=1 ;; esac
+      # a notification is not a store object: notify.c posts it itself
+      [ "$f" = backup/notify.c ] && [ "$inc" = http/http.h ] && ok=1
       [ $ok = 1 ] || violation "$f includes \"$inc\""
     done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
   done

@@ -190,6 +190,7 @@ int kvault_open_url(const char *url, const kvault_options *opts, kvault **out, c
  * pass them need not include <rocksdb/c.h>. */
 typedef struct rocksdb_t rocksdb_t;
 typedef struct rocksdb_options_t rocksdb_options_t;
+typedef struct rocksdb_column_family_handle_t rocksdb_column_family_handle_t;
 
 /* The options an application opens its database with, for databases that
  * need code kvault does not have (a custom comparator or merge operator,
@@ -213,7 +214,17 @@ typedef struct kvault_db_options {
 
 /* ---- backups ---------------------------------------------------------- */
 
-#define KVAULT_BACKUP_OPTS_VERSION 1
+/* What a backup holds (kvault_backup_opts.format). */
+enum {
+    KVAULT_FORMAT_FILES = 0,  /* the database's own files; later backups
+                                 store only the SST files earlier ones lack */
+    KVAULT_FORMAT_SST = 1     /* an export: every key of every column family
+                                 at one point in time, written as new SST
+                                 files cf_<name>-NNNNN.sst (docs/export.md);
+                                 restored by ingesting them */
+};
+
+#define KVAULT_BACKUP_OPTS_VERSION 2 /* 1 (without format, sst_size) is still taken */
 typedef struct kvault_backup_opts {
     unsigned int version;     /* KVAULT_BACKUP_OPTS_VERSION */
     const char *env;          /* environment folder; NULL = "default" */
@@ -224,8 +235,11 @@ typedef struct kvault_backup_opts {
                                  files (CURRENT, MANIFEST, OPTIONS, WALs);
                                  NULL = kvault_options.tmp_dir */
     const kvault_db_options *db_options; /* NULL = the DB's OPTIONS file */
+    int format;               /* KVAULT_FORMAT_*; version 2 */
+    uint64_t sst_size;        /* an export's files are cut at this size;
+                                 0 = 256 MiB; version 2 */
 } kvault_backup_opts;
-#define KVAULT_BACKUP_OPTS_INIT {KVAULT_BACKUP_OPTS_VERSION, NULL, NULL, NULL, NULL}
+#define KVAULT_BACKUP_OPTS_INIT {KVAULT_BACKUP_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0}
 
 /* What one backup holds; filled by backup, list and verify. */
 typedef struct kvault_backup_info {
@@ -278,7 +292,7 @@ typedef struct kvault_env_info {
  * kvault_free(). */
 int kvault_list_envs(kvault *kv, kvault_env_info **out, size_t *count);
 
-#define KVAULT_RESTORE_OPTS_VERSION 1
+#define KVAULT_RESTORE_OPTS_VERSION 2 /* 1 (without cfs) is still taken */
 typedef struct kvault_restore_opts {
     unsigned int version;     /* KVAULT_RESTORE_OPTS_VERSION */
     const char *env;          /* NULL = "default" */
@@ -287,18 +301,56 @@ typedef struct kvault_restore_opts {
     const kvault_db_options *db_options; /* for the check that the restored
                                             database opens; NULL = its own
                                             OPTIONS file */
+    const char *const *cfs;   /* an export: restore only these column
+                                 families; ncfs 0 = all. Version 2 */
+    size_t ncfs;
 } kvault_restore_opts;
-#define KVAULT_RESTORE_OPTS_INIT {KVAULT_RESTORE_OPTS_VERSION, NULL, NULL, 0, NULL}
+#define KVAULT_RESTORE_OPTS_INIT {KVAULT_RESTORE_OPTS_VERSION, NULL, NULL, 0, NULL, NULL, 0}
 
 /* Downloads a backup into a new directory beside dest_dir, checks every
  * file against the manifest, opens the result read-only, and only then
- * moves it into place. A dest_dir whose RocksDB LOCK a process holds is
+ * moves it into place. An SST export is restored by creating a new
+ * database with its column families (only opts->cfs, when given) and
+ * ingesting its files; every column family's key count is checked against
+ * the manifest. A dest_dir whose RocksDB LOCK a process holds is
  * refused (KV_EEXIST) and left as it is; kvault holds that lock itself
  * while it swaps the directories. WAL files are restored into the database
  * directory, and an OPTIONS file that named another WAL directory is
  * rewritten not to. opts may be NULL. */
 int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest_dir,
                    kvault_backup_info *out);
+
+/* Loading an SST export (a backup made with KVAULT_FORMAT_SST) into an
+ * existing database: e.g. to seed a replica or a staging database. */
+#define KVAULT_INGEST_OPTS_VERSION 1
+typedef struct kvault_ingest_opts {
+    unsigned int version;     /* KVAULT_INGEST_OPTS_VERSION */
+    const char *env;          /* NULL = "default" */
+    const char *backup_id;    /* NULL or "latest" = the newest */
+    const char *const *cfs;   /* only these column families; ncfs 0 = all */
+    size_t ncfs;
+    const kvault_db_options *db_options; /* kvault_ingest: the options to
+                                            open the database with; NULL =
+                                            its own OPTIONS file */
+} kvault_ingest_opts;
+#define KVAULT_INGEST_OPTS_INIT {KVAULT_INGEST_OPTS_VERSION, NULL, NULL, NULL, 0, NULL}
+
+/* Ingests the export's SST files into the database at db_path, which no
+ * process may hold open (RocksDB's lock; use kvault_ingest_live for one the
+ * caller has open). Column families it lacks are created. The files are
+ * downloaded and checked into a staging directory beside db_path (so
+ * RocksDB can link them in), then ingested with IngestExternalFile: keys
+ * the database already has are overwritten by the export's. KV_EUNSUPPORTED
+ * for a backup that is not an export. opts may be NULL. */
+int kvault_ingest(kvault *kv, const kvault_ingest_opts *opts, const char *db_path);
+
+/* The same into a database the caller holds open: cf_names[i] is the
+ * column family cf_handles[i] opens; every column family the export (or
+ * opts->cfs) loads must be among them. db_path is where the database lives
+ * (the staging directory goes beside it). */
+int kvault_ingest_live(kvault *kv, const kvault_ingest_opts *opts, rocksdb_t *db,
+                       const char *db_path, const char *const *cf_names,
+                       rocksdb_column_family_handle_t *const *cf_handles, size_t ncf);
 
 #define KVAULT_VERIFY_OPTS_VERSION 1
 typedef struct kvault_verify_opts {

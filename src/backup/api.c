@@ -24,11 +24,17 @@ const char *kvault_version(void)
 
 int kv_check_version(unsigned int version, unsigned int known, const char *type)
 {
-    if (version == known)
+    return kv_check_versions(version, known, known, type);
+}
+
+int kv_check_versions(unsigned int version, unsigned int oldest, unsigned int known,
+                      const char *type)
+{
+    if (version >= oldest && version <= known)
         return KV_OK;
-    return kv_seterr(KV_EINVAL, "%s version %u is not one this libkvault %s knows (%u): "
+    return kv_seterr(KV_EINVAL, "%s version %u is not one this libkvault %s knows (%u..%u): "
                      "initialise it with its KVAULT_..._INIT macro", type, version,
-                     KVAULT_VERSION, known);
+                     KVAULT_VERSION, oldest, known);
 }
 
 int kvault_global_set(const kvault_global *g)

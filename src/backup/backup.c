@@ -16,6 +16,7 @@
 #include "backup/index.h"
 #include "backup/lock.h"
 #include "backup/crccache.h"
+#include "backup/export.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "backup/source.h"
@@ -63,16 +64,20 @@ typedef struct job {
     kv_index_file *journal;
     size_t njournal, unsaved;
     struct timespec saved_at;
+    /* an SST export (KVAULT_FORMAT_SST) */
+    int sst;
+    uint64_t sst_size;
+    kv_mfile *xfiles;
+    size_t nxfiles;
 } job;
+
+#define DEFAULT_SST_SIZE (256ull << 20)
+#define MIN_SST_SIZE (64ull << 10)
 
 /* The journal is written when this many files or seconds have gone by. */
 #define JOURNAL_EVERY_FILES 64
 #define JOURNAL_EVERY_S 2
 
-/* A backup folder holds at most this many files; more go in numbered
- * sub-folders (000/, 001/, ...), so no folder gets huge however many SST
- * files a database has. */
-#define FILES_PER_FOLDER 900
 
 static int take_source(job *j, rocksdb_t *live, const char *db_path, const kvault_backup_opts *o)
 {
@@ -169,17 +174,10 @@ static int classify(job *j, src_file *f)
 
 /* ---- upload and commit -------------------------------------------------- */
 
-/* Where this backup stores f: its folder, or a numbered sub-folder of it
- * once the folder holds FILES_PER_FOLDER files. */
+/* Where this backup stores f (kv_layout_member_key: sub-folders past 900). */
 static int object_key(job *j, src_file *f)
 {
-    char sub[300];
-    size_t n = j->nstored++;
-    if (n < FILES_PER_FOLDER)
-        snprintf(sub, sizeof sub, "%s", f->f->name);
-    else
-        snprintf(sub, sizeof sub, "%03zu/%s", n / FILES_PER_FOLDER - 1, f->f->name);
-    f->key = kv_layout_key(j->env, j->date, j->id, sub);
+    f->key = kv_layout_member_key(j->env, j->date, j->id, j->nstored++, f->f->name);
     return f->key ? KV_OK : kv_oom();
 }
 
@@ -308,7 +306,7 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
     m->manifest_size = j->src.manifest_size;
     m->cf_code = j->src.conf.cfs;
     m->ncf_code = j->src.conf.ncf;
-    if (!(m->files = calloc(j->nfiles + 1, sizeof *m->files)))
+    if (!(m->files = calloc(j->nfiles + j->nxfiles + 1, sizeof *m->files)))
         return kv_oom();
     for (size_t i = 0; i < j->nfiles; i++) {
         const src_file *f = &j->files[i];
@@ -319,6 +317,12 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
         }
     }
     m->nfiles = j->nfiles;
+    m->sst_export = j->sst;
+    for (size_t i = 0; i < j->nxfiles; i++) {
+        m->files[m->nfiles++] = j->xfiles[i];
+        m->files_new++;
+        m->bytes_new += j->xfiles[i].size;
+    }
     m->seconds = seconds_since(&j->t0);
     return KV_OK;
 }
@@ -373,12 +377,30 @@ static void remove_uploaded(job *j)
         if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
                    j->items[i].key, kv_errmsg());
+    for (size_t i = 0; i < j->nxfiles; i++)
+        if (kv_store_remove(j->kv->st, j->xfiles[i].object) != KV_OK)
+            kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
+                   j->xfiles[i].object, kv_errmsg());
     if (j->njournal)
         kv_index_remove_attempt(j->kv->st, j->env, j->id);
     kv_errset_msg(KV_OK, saved);
 }
 
 /* ---- the whole backup ---------------------------------------------------- */
+
+static int export_opts(job *j, const kvault_backup_opts *o)
+{
+    if (o->format != KVAULT_FORMAT_FILES && o->format != KVAULT_FORMAT_SST)
+        return kv_seterr(KV_EINVAL, "kvault_backup_opts.format %d is neither KVAULT_FORMAT_FILES "
+                         "nor KVAULT_FORMAT_SST", o->format);
+    if (o->sst_size && o->sst_size < MIN_SST_SIZE)
+        return kv_seterr(KV_EINVAL, "kvault_backup_opts.sst_size %llu is below the %llu bytes "
+                         "an export file must be able to hold",
+                         (unsigned long long)o->sst_size, MIN_SST_SIZE);
+    j->sst = o->format == KVAULT_FORMAT_SST;
+    j->sst_size = o->sst_size ? o->sst_size : DEFAULT_SST_SIZE;
+    return KV_OK;
+}
 
 static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
 {
@@ -388,8 +410,10 @@ static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
     pthread_mutex_init(&j->jlock, NULL);
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
     j->saved_at = j->t0;
-    if (opts && (rc = kv_check_version(opts->version, KVAULT_BACKUP_OPTS_VERSION,
-                                       "kvault_backup_opts")))
+    if (opts && (rc = kv_check_versions(opts->version, 1, KVAULT_BACKUP_OPTS_VERSION,
+                                        "kvault_backup_opts")))
+        return rc;
+    if (opts && opts->version >= 2 && (rc = export_opts(j, opts)))
         return rc;
     if (opts && opts->db_options &&
         (rc = kv_check_version(opts->db_options->version, KVAULT_DB_OPTIONS_VERSION,
@@ -416,6 +440,7 @@ static void job_free(job *j)
     kv_crc_cache_free(j->cache);
     free(j->items);
     free(j->journal);
+    kv_export_files_free(j->xfiles, j->nxfiles);
     pthread_mutex_destroy(&j->jlock);
     kv_lock_release(j->lock);
 }
@@ -447,6 +472,26 @@ static int make_id(job *j)
     return kv_backup_id_new(now, j->id, j->date);
 }
 
+/* An export holds new SST files and, of the database's own files, only the
+ * OPTIONS file (a restore creates the database with those options). */
+static void keep_options_file(job *j)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->nfiles; i++)
+        if (strncmp(j->files[i].f->name, "OPTIONS-", 8) == 0)
+            j->files[n++] = j->files[i];
+    j->nfiles = n;
+}
+
+static int export(job *j, const kvault_backup_opts *o)
+{
+    kv_export_in in = {.kv = j->kv, .view = j->src.view, .app = o->db_options, .env = j->env,
+                       .date = j->date, .id = j->id, .sst_size = j->sst_size,
+                       .scratch_dir = o->scratch_dir ? o->scratch_dir : j->kv->tmp_dir,
+                       .tmp_dir = j->kv->tmp_dir, .first_index = j->nstored};
+    return kv_export_run(&in, &j->xfiles, &j->nxfiles);
+}
+
 static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
                       const kvault_backup_opts *opts, kvault_backup_info *out)
 {
@@ -463,9 +508,12 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
         rc = kv_oom();
         goto out;
     }
+    if (j.sst)
+        keep_options_file(&j);
     for (size_t i = 0; i < j.nfiles && !rc; i++)
         rc = classify(&j, &j.files[i]);
-    if (rc || (rc = upload_new(&j)) || (rc = commit(&j, out)))
+    if (rc || (rc = upload_new(&j)) || (j.sst && (rc = export(&j, opts))) ||
+        (rc = commit(&j, out)))
         goto out;
     if (kv_crc_cache_save(j.cache) != KV_OK)
         kv_log(KV_LOG_ERROR, "warning: checksum cache not saved: %s", kv_errmsg());
@@ -473,7 +521,7 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
             (unsigned long long)out->files, (unsigned long long)out->files_new,
             (unsigned long long)out->bytes_new);
 out:
-    if (rc && j.nitems)
+    if (rc && (j.nitems || j.nxfiles))
         remove_uploaded(&j);
     job_free(&j);
     return rc;

@@ -19,6 +19,10 @@ struct kvault {
 /* KV_EINVAL naming the struct unless version is the one this library
  * knows (structs given by pointer may be NULL: version 0 is not allowed). */
 int kv_check_version(unsigned int version, unsigned int known, const char *type);
+/* The same for a struct that grew: versions oldest..known are taken (the
+ * caller reads the fields a version has only when it has them). */
+int kv_check_versions(unsigned int version, unsigned int oldest, unsigned int known,
+                      const char *type);
 
 void kv_info_from_manifest(const kv_manifest *m, kvault_backup_info *out);
 

@@ -153,3 +153,14 @@ char *kv_layout_key(const char *env, const char *date, const char *id, const cha
     char *out;
     return asprintf(&out, "%s/rocksdb/%s/%s/%s", env, date, id, name) < 0 ? NULL : out;
 }
+
+char *kv_layout_member_key(const char *env, const char *date, const char *id, size_t index,
+                           const char *name)
+{
+    char sub[300];
+    if (index < KV_FILES_PER_FOLDER)
+        snprintf(sub, sizeof sub, "%s", name);
+    else
+        snprintf(sub, sizeof sub, "%03zu/%s", index / KV_FILES_PER_FOLDER - 1, name);
+    return kv_layout_key(env, date, id, sub);
+}

@@ -60,4 +60,15 @@ int kv_name_is_immutable(const char *name);
 /* "<env>/rocksdb/<date>/<id>/<name>" (malloc'd, NULL when out of memory). */
 char *kv_layout_key(const char *env, const char *date, const char *id, const char *name);
 
+/* A backup folder holds at most this many of its files; more go in
+ * numbered sub-folders (000/, 001/, ...), so no folder gets huge however
+ * many files a backup has. */
+#define KV_FILES_PER_FOLDER 900
+
+/* The key of the index-th file (from 0) a backup stores, named name: in its
+ * folder, or in the sub-folder the count puts it in. malloc'd, NULL when
+ * out of memory. */
+char *kv_layout_member_key(const char *env, const char *date, const char *id, size_t index,
+                           const char *name);
+
 #endif

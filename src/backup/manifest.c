@@ -16,6 +16,7 @@
 
 #define MAX_SAFE_INT (UINT64_C(1) << 53) /* exact in every JSON reader */
 #define MAX_STRING 4096
+#define MAX_KEY_B64 (1u << 20)
 
 uint64_t kv_manifest_bytes(const kv_manifest *m)
 {
@@ -27,16 +28,29 @@ uint64_t kv_manifest_bytes(const kv_manifest *m)
 
 /* ---- encoding ---------------------------------------------------------- */
 
+static json_t *encode_file(const kv_manifest *m, const kv_mfile *f)
+{
+    char hex[9];
+    json_t *o;
+    kv_crc32c_hex(f->crc32c, hex);
+    o = json_pack("{s:s, s:I, s:s, s:s}", "name", f->name, "size", (json_int_t)f->size, "crc32c",
+                  hex, "object", f->object);
+    if (o && m->sst_export && f->cf &&
+        (json_object_set_new(o, "cf", json_string(f->cf)) ||
+         json_object_set_new(o, "smallest", json_string(f->smallest)) ||
+         json_object_set_new(o, "largest", json_string(f->largest)) ||
+         json_object_set_new(o, "entries", json_integer((json_int_t)f->entries)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *encode_files(const kv_manifest *m)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < m->nfiles; i++) {
-        const kv_mfile *f = &m->files[i];
-        char hex[9];
-        kv_crc32c_hex(f->crc32c, hex);
-        if (json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s}", "name", f->name,
-                                                 "size", (json_int_t)f->size, "crc32c", hex,
-                                                 "object", f->object)) != 0) {
+        if (json_array_append_new(arr, encode_file(m, &m->files[i])) != 0) {
             json_decref(arr);
             return NULL;
         }
@@ -96,7 +110,8 @@ int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
                ? json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:f, s:s,"
                            " s:{s:s, s:s?, s:s, s:s?, s:o, s:o, s:I, s:I},"
                            " s:{s:I, s:I, s:I, s:I}, s:o}",
-                           "format", KV_MANIFEST_FORMAT, "version", KV_MANIFEST_VERSION,
+                           "format", KV_MANIFEST_FORMAT,
+                           "version", m->sst_export ? KV_MANIFEST_VERSION_EXPORT : KV_MANIFEST_VERSION,
                            "id", m->id, "env", m->env, "date", m->date, "created", created,
                            "seconds", m->seconds, "tool_version", m->tool_version,
                            "source", "db_path", m->db_path, "wal_dir", m->wal_dir,
@@ -109,6 +124,10 @@ int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
                            "files_new", (json_int_t)m->files_new,
                            "bytes_new", (json_int_t)m->bytes_new, "files", files)
                : NULL;
+    if (root && m->sst_export && json_object_set_new(root, "layout", json_string("sst")) != 0) {
+        json_decref(root);
+        return kv_seterr(KV_ENOMEM, "cannot build the manifest of backup %s", m->id);
+    }
     if (!root) {
         if (!(files && cfs && code)) {
             json_decref(files);
@@ -128,6 +147,7 @@ typedef struct parser {
     const char *key;
     const char *env;
     char *env_prefix;
+    int sst_export;
 } parser;
 
 static int bad(const parser *p, const char *field, const char *fmt, ...)
@@ -214,6 +234,19 @@ static int parse_created(const parser *p, const char *created, int64_t *ms)
     return KV_OK;
 }
 
+/* Version 4: "layout" is "sst" for an export, "files" for a checkpoint. */
+static int parse_layout(const parser *p, json_t *root, kv_manifest *m)
+{
+    const char *layout;
+    int rc = get_string(p, root, "layout", "layout", &layout);
+    if (rc)
+        return rc;
+    if (strcmp(layout, "sst") != 0 && strcmp(layout, "files") != 0)
+        return bad(p, "layout", "is '%s', not 'sst' or 'files'", layout);
+    m->sst_export = strcmp(layout, "sst") == 0;
+    return KV_OK;
+}
+
 static int parse_header(const parser *p, json_t *root, kv_manifest *m)
 {
     const char *format, *created;
@@ -225,13 +258,16 @@ static int parse_header(const parser *p, json_t *root, kv_manifest *m)
         return rc;
     if (strcmp(format, KV_MANIFEST_FORMAT) != 0)
         return bad(p, "format", "is '%s', not '" KV_MANIFEST_FORMAT "'", format);
-    if (json_is_integer(version) && json_integer_value(version) > KV_MANIFEST_VERSION)
+    if (json_is_integer(version) && json_integer_value(version) > KV_MANIFEST_VERSION_EXPORT)
         return kv_seterr(KV_EUNSUPPORTED, "manifest '%s' is version %lld, newer than the %d this "
                          "kvault reads: upgrade kvault", p->key,
-                         (long long)json_integer_value(version), KV_MANIFEST_VERSION);
+                         (long long)json_integer_value(version), KV_MANIFEST_VERSION_EXPORT);
     if (!json_is_integer(version) || json_integer_value(version) < 1)
-        return bad(p, "version", "is not 1..%d, the versions this kvault reads", KV_MANIFEST_VERSION);
+        return bad(p, "version", "is not 1..%d, the versions this kvault reads",
+                   KV_MANIFEST_VERSION_EXPORT);
     m->version = (int)json_integer_value(version);
+    if (m->version >= KV_MANIFEST_VERSION_EXPORT && (rc = parse_layout(p, root, m)))
+        return rc;
     if ((rc = copy_string(p, root, "id", m->id, sizeof m->id)) ||
         (rc = copy_string(p, root, "env", m->env, sizeof m->env)) ||
         (rc = copy_string(p, root, "date", m->date, sizeof m->date)))
@@ -354,6 +390,40 @@ static int check_crc(const parser *p, const char *field, const char *hex, uint32
     return kv_crc32c_parse(hex, out);
 }
 
+/* A key in base64, as long as a key may be (RocksDB's limit is far above
+ * what anyone uses; a manifest as a whole is bounded anyway). */
+static int dup_key(const parser *p, json_t *obj, const char *name, const char *field, char **out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!json_is_string(v) || json_string_length(v) > MAX_KEY_B64 ||
+        strspn(json_string_value(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789+/=") != json_string_length(v))
+        return bad(p, field, "is missing or not a key in base64");
+    *out = strdup(json_string_value(v));
+    return *out ? KV_OK : kv_oom();
+}
+
+/* A file of an export is an SST file (cf, keys, entries) or, without "cf",
+ * one of the database's own small files (its OPTIONS). */
+static int parse_export_file(const parser *p, json_t *v, size_t i, kv_mfile *f)
+{
+    char field[64];
+    int rc;
+    if (!json_object_get(v, "cf"))
+        return KV_OK;
+    snprintf(field, sizeof field, "files[%zu].cf", i);
+    if ((rc = dup_string(p, v, "cf", field, &f->cf)))
+        return rc;
+    snprintf(field, sizeof field, "files[%zu].smallest", i);
+    if ((rc = dup_key(p, v, "smallest", field, &f->smallest)))
+        return rc;
+    snprintf(field, sizeof field, "files[%zu].largest", i);
+    if ((rc = dup_key(p, v, "largest", field, &f->largest)))
+        return rc;
+    snprintf(field, sizeof field, "files[%zu].entries", i);
+    return get_uint(p, v, "entries", field, MAX_SAFE_INT, &f->entries);
+}
+
 static int parse_file(const parser *p, json_t *v, size_t i, kv_mfile *f)
 {
     char field[64];
@@ -376,7 +446,7 @@ static int parse_file(const parser *p, json_t *v, size_t i, kv_mfile *f)
     if ((rc = dup_string(p, v, "object", field, &f->object)) ||
         (rc = check_object(p, field, f->object)))
         return rc;
-    return KV_OK;
+    return p->sst_export ? parse_export_file(p, v, i, f) : KV_OK;
 }
 
 static int cmp_file_name(const void *a, const void *b)
@@ -414,6 +484,16 @@ static int parse_files(const parser *p, json_t *root, kv_manifest *m)
         if ((rc = parse_file(p, json_array_get(files, i), i, &m->files[i])))
             return rc;
     }
+    for (size_t i = 0; m->sst_export && i < m->nfiles; i++) {
+        size_t k = 0;
+        if (!m->files[i].cf)
+            continue;
+        while (k < m->ncolumn_families && strcmp(m->column_families[k], m->files[i].cf) != 0)
+            k++;
+        if (k == m->ncolumn_families)
+            return bad(p, "files", "'%s' is of column family '%s', which the source does not list",
+                       m->files[i].name, m->files[i].cf);
+    }
     return check_unique_names(p, m);
 }
 
@@ -442,7 +522,7 @@ static int parse_totals(const parser *p, json_t *root, kv_manifest *m)
 int kv_manifest_parse(const char *key, const char *env, const void *data, size_t len,
                       kv_manifest *out)
 {
-    parser p = {key, env, kv_layout_env_prefix(env)};
+    parser p = {.key = key, .env = env, .env_prefix = kv_layout_env_prefix(env)};
     char what[1100];
     json_t *root = NULL;
     int rc, sealed = 0;
@@ -458,6 +538,7 @@ int kv_manifest_parse(const char *key, const char *env, const void *data, size_t
         rc = kv_seterr(KV_ECORRUPT, "manifest '%s' has no digest: it was changed or damaged", key);
         goto out;
     }
+    p.sst_export = out->sst_export;
     if ((rc = parse_source(&p, root, out)) || (rc = parse_files(&p, root, out)) ||
         (rc = parse_totals(&p, root, out)))
         goto out;
@@ -486,6 +567,9 @@ void kv_manifest_free(kv_manifest *m)
     for (size_t i = 0; i < m->nfiles; i++) {
         free(m->files[i].name);
         free(m->files[i].object);
+        free(m->files[i].cf);
+        free(m->files[i].smallest);
+        free(m->files[i].largest);
     }
     free(m->files);
     memset(m, 0, sizeof *m);

@@ -11,7 +11,8 @@
 #include "backup/dbconf.h"
 
 #define KV_MANIFEST_FORMAT "kvault-backup"
-#define KV_MANIFEST_VERSION 3 /* written; 1 and 2 are still read */
+#define KV_MANIFEST_VERSION 3 /* written for a checkpoint; 1 and 2 are still read */
+#define KV_MANIFEST_VERSION_EXPORT 4 /* written for an SST export (older kvaults refuse it) */
 #define KV_MANIFEST_MAX_JSON (256u << 20) /* bytes of JSON a manifest may hold */
 
 typedef struct kv_mfile {
@@ -19,10 +20,17 @@ typedef struct kv_mfile {
     uint64_t size;
     uint32_t crc32c;
     char *object;      /* key of the object holding it, relative to the store root */
+    /* an SST export's file (version 4): */
+    char *cf;          /* its column family, exactly (the file name escapes it) */
+    char *smallest;    /* smallest and largest key, base64 */
+    char *largest;
+    uint64_t entries;  /* keys in the file */
 } kv_mfile;
 
 typedef struct kv_manifest {
-    int version;           /* as parsed; encoding writes KV_MANIFEST_VERSION */
+    int version;           /* as parsed; encoding writes KV_MANIFEST_VERSION(_EXPORT) */
+    int sst_export;        /* the files are an SST export (cf_<name>-NNNNN.sst),
+                              not the database's own: restore ingests them */
     char id[64];
     char env[128];
     char date[16];

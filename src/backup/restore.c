@@ -12,6 +12,7 @@
 
 #include "backup/catalog.h"
 #include "backup/dbconf.h"
+#include "backup/ingest.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "backup/localdir.h"
@@ -182,9 +183,29 @@ out:
     return rc;
 }
 
-/* Downloads m into a new sibling directory of dest and checks it opens. */
+/* The files of m into dir, checked: a database's own files downloaded, or
+ * an export ingested into a new database. */
+static int restore_into(kvault *kv, const kv_manifest *m, const char *dir,
+                        const kvault_restore_opts *o)
+{
+    const kvault_db_options *app = o ? o->db_options : NULL;
+    size_t ncfs = o && o->version >= 2 ? o->ncfs : 0;
+    uint64_t keys;
+    int rc;
+    if (m->sst_export)
+        return kv_restore_export(kv, m, dir, ncfs ? (char *const *)o->cfs : NULL, ncfs, app, &keys);
+    if (ncfs)
+        return kv_seterr(KV_EUNSUPPORTED, "backup %s holds the database's own files: it restores "
+                         "whole (kvault_restore_opts.cfs needs an SST export)", m->id);
+    if ((rc = kv_fetch_backup(kv, m, dir)) || (rc = localize_options(m, dir)) ||
+        (rc = kv_fsync_dir(dir)))
+        return rc;
+    return kv_check_restored(m, dir, app, kv->tmp_dir, 0, NULL);
+}
+
+/* Restores m into a new sibling directory of dest. */
 static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest,
-                          const kvault_db_options *app, char **tmp)
+                          const kvault_restore_opts *o, char **tmp)
 {
     char *parent = NULL, *name = NULL;
     int rc;
@@ -196,10 +217,7 @@ static int restore_beside(kvault *kv, const kv_manifest *m, const char *dest,
         rc = kv_seterr_errno(KV_EIO, errno, "cannot set the mode of '%s'", *tmp);
         goto out;
     }
-    if ((rc = kv_fetch_backup(kv, m, *tmp)) || (rc = localize_options(m, *tmp)) ||
-        (rc = kv_fsync_dir(*tmp)))
-        goto out;
-    rc = kv_check_restored(m, *tmp, app, kv->tmp_dir, 0, NULL);
+    rc = restore_into(kv, m, *tmp, o);
 out:
     free(parent);
     free(name);
@@ -227,14 +245,14 @@ int kvault_restore(kvault *kv, const kvault_restore_opts *opts, const char *dest
     kv_manifest m = {0};
     int occupied = 0, lock_fd = -1, rc;
 
-    if (opts && (rc = kv_check_version(opts->version, KVAULT_RESTORE_OPTS_VERSION,
-                                       "kvault_restore_opts")))
+    if (opts && (rc = kv_check_versions(opts->version, 1, KVAULT_RESTORE_OPTS_VERSION,
+                                        "kvault_restore_opts")))
         return rc;
     if ((rc = kv_env_resolve(opts ? opts->env : NULL, &env)) ||
         (rc = kv_backup_find(kv->st, env, opts ? opts->backup_id : NULL, &m)) ||
         (rc = check_dest(dest_dir, opts && opts->force, &occupied, &lock_fd)))
         goto out;
-    if ((rc = restore_beside(kv, &m, dest_dir, opts ? opts->db_options : NULL, &tmp)) ||
+    if ((rc = restore_beside(kv, &m, dest_dir, opts, &tmp)) ||
         (rc = move_into_place(tmp, dest_dir, occupied)))
         goto out;
     free(tmp);

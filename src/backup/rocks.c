@@ -16,8 +16,7 @@
 #define MAX_OPEN_FILES 256
 #define OPTIONS_CACHE_BYTES (8u << 20)
 
-/* Turns a RocksDB error string into a status and message and frees it. */
-static int rdb_error(char *err, const char *what, const char *path)
+int kv_rdb_error(char *err, const char *what, const char *path)
 {
     int code = KV_ERR;
     if (strstr(err, "does not exist") || strstr(err, "No such file"))
@@ -151,7 +150,7 @@ static int load_options(const char *dir, const kv_db_conf *conf, loaded *l)
     rocksdb_load_latest_options(dir, env, 1, cache, &l->db, &l->n, &l->names, &l->cf, &err);
     rocksdb_cache_destroy(cache);
     rocksdb_env_destroy(env);
-    return err ? rdb_error(err, "cannot read the options of database", dir) : KV_OK;
+    return err ? kv_rdb_error(err, "cannot read the options of database", dir) : KV_OK;
 }
 
 static void free_loaded(loaded *l)
@@ -220,7 +219,7 @@ static int list_cfs(kv_rdb *r)
     names = rocksdb_list_column_families(opts, r->path, &r->ncf, &err);
     rocksdb_options_destroy(opts);
     if (err)
-        return rdb_error(err, "cannot list the column families of database", r->path);
+        return kv_rdb_error(err, "cannot list the column families of database", r->path);
     r->cf_names = names;
     r->cfs = calloc(r->ncf, sizeof *r->cfs);
     r->cf_opts = calloc(r->ncf, sizeof *r->cf_opts);
@@ -254,7 +253,106 @@ int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *a
         out->db_opts, dir, (int)out->ncf, (const char *const *)out->cf_names,
         (const rocksdb_options_t *const *)out->cf_opts, out->cfs, 0, &err);
     if (err)
-        rc = rdb_error(err, "cannot open database", dir);
+        rc = kv_rdb_error(err, "cannot open database", dir);
+out:
+    free_loaded(&l);
+    kv_db_conf_free(&conf);
+    return rc;
+}
+
+/* ---- a database kvault writes into (restore of an export, ingest) ------------- */
+
+/* The column families the target will have: its own (when it exists), then
+ * those of cfs it lacks. */
+static int target_cfs(kv_rdb *r, char *const *cfs, size_t ncf, int exists)
+{
+    size_t have = 0;
+    char **names;
+    int rc;
+    if (exists && (rc = list_cfs(r)))
+        return rc;
+    have = r->ncf;
+    if (!(names = calloc(have + ncf + 2, sizeof *names)))
+        return kv_oom();
+    for (size_t i = 0; i < have; i++)
+        names[i] = strdup(r->cf_names[i]);
+    if (!exists) /* every database has it, asked for or not */
+        names[have++] = strdup("default");
+    for (size_t i = 0; i < ncf; i++) {
+        size_t k = 0;
+        while (k < have && strcmp(names[k], cfs[i]) != 0)
+            k++;
+        if (k == have)
+            names[have++] = strdup(cfs[i]);
+    }
+    if (r->cf_names && r->own_names) {
+        for (size_t i = 0; i < r->ncf; i++)
+            free(r->cf_names[i]);
+        free(r->cf_names);
+    } else if (r->cf_names) {
+        rocksdb_list_column_families_destroy(r->cf_names, r->ncf);
+    }
+    free(r->cfs);
+    free(r->cf_opts);
+    free(r->standin_cmp);
+    free(r->cf_comparator);
+    free(r->standin_merge);
+    r->cf_names = names;
+    r->ncf = have;
+    r->own_names = 1;
+    r->cfs = calloc(have + 1, sizeof *r->cfs);
+    r->cf_opts = calloc(have + 1, sizeof *r->cf_opts);
+    r->standin_cmp = calloc(have + 1, sizeof *r->standin_cmp);
+    r->cf_comparator = calloc(have + 1, sizeof *r->cf_comparator);
+    r->standin_merge = calloc(have + 1, sizeof *r->standin_merge);
+    for (size_t i = 0; i < have; i++)
+        if (!names[i])
+            return kv_oom();
+    return r->cfs && r->cf_opts && r->standin_cmp && r->cf_comparator && r->standin_merge
+               ? KV_OK
+               : kv_oom();
+}
+
+/* A comparator kvault does not have cannot order what it writes. */
+static int refuse_standins(const kv_rdb *r, const char *dir)
+{
+    for (size_t i = 0; i < r->ncf; i++)
+        if (r->standin_cmp[i])
+            return kv_seterr(KV_EUNSUPPORTED, "column family '%s' of '%s' orders keys with "
+                             "comparator '%s', which is the application's code: write it "
+                             "through the library with the application's options "
+                             "(kvault_db_options)", r->cf_names[i], dir, r->cf_comparator[i]);
+    return KV_OK;
+}
+
+int kv_rdb_open_target(const char *dir, const char *options_dir, const kvault_db_options *app,
+                       char *const *cfs, size_t ncf, int create, const char *tmp_dir, kv_rdb *out)
+{
+    kv_db_conf conf = {0};
+    loaded l = {0};
+    char *err = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!(out->path = strdup(dir)))
+        return kv_oom();
+    if ((rc = kv_db_conf_read(options_dir, &conf)) || (rc = target_cfs(out, cfs, ncf, !create)) ||
+        (rc = load_options(options_dir, &conf, &l)) ||
+        (rc = db_options(out, app, &l, NULL, tmp_dir)))
+        goto out;
+    rocksdb_options_set_create_if_missing(out->db_opts, (unsigned char)create);
+    rocksdb_options_set_error_if_exists(out->db_opts, (unsigned char)create);
+    rocksdb_options_set_create_missing_column_families(out->db_opts, 1);
+    for (size_t i = 0; i < out->ncf && !rc; i++)
+        rc = cf_options(out, i, app, &l, &conf);
+    if (rc || (rc = refuse_standins(out, dir)))
+        goto out;
+    out->db = rocksdb_open_column_families(out->db_opts, dir, (int)out->ncf,
+                                           (const char *const *)out->cf_names,
+                                           (const rocksdb_options_t *const *)out->cf_opts,
+                                           out->cfs, &err);
+    if (err)
+        rc = kv_rdb_error(err, create ? "cannot create database" : "cannot open database", dir);
 out:
     free_loaded(&l);
     kv_db_conf_free(&conf);
@@ -277,8 +375,13 @@ void kv_rdb_close(kv_rdb *r)
     }
     if (r->db_opts)
         rocksdb_options_destroy(r->db_opts);
-    if (r->cf_names)
+    if (r->cf_names && r->own_names) {
+        for (size_t i = 0; i < r->ncf; i++)
+            free(r->cf_names[i]);
+        free(r->cf_names);
+    } else if (r->cf_names) {
         rocksdb_list_column_families_destroy(r->cf_names, r->ncf);
+    }
     if (r->log_dir)
         kv_rm_rf(r->log_dir);
     free(r->cfs);
@@ -341,7 +444,7 @@ static int read_cf(const kv_rdb *r, size_t i, uint64_t *keys)
     if (err) {
         char what[320];
         snprintf(what, sizeof what, "cannot read column family '%s' of database", r->cf_names[i]);
-        return rdb_error(err, what, r->path);
+        return kv_rdb_error(err, what, r->path);
     }
     return KV_OK;
 }
@@ -354,6 +457,16 @@ static void note(kv_rdb_read_report *out, const char *fmt, const char *cf, const
         n += (size_t)snprintf(out->not_checked + n, sizeof out->not_checked - n, "; ");
     if (n < sizeof out->not_checked)
         snprintf(out->not_checked + n, sizeof out->not_checked - n, fmt, cf, name);
+}
+
+int kv_rdb_count_keys(const kv_rdb *r, uint64_t *counts)
+{
+    int rc = KV_OK;
+    for (size_t i = 0; i < r->ncf && !rc; i++) {
+        counts[i] = 0;
+        rc = read_cf(r, i, &counts[i]);
+    }
+    return rc;
 }
 
 int kv_rdb_read_all(const kv_rdb *r, kv_rdb_read_report *out)
@@ -383,7 +496,7 @@ int kv_rdb_pause_deletions(rocksdb_t *db, const char *path)
     rocksdb_flush_wal(db, 0, &err); /* a manual_wal_flush buffer, out to the file */
     if (!err)
         rocksdb_disable_file_deletions(db, &err);
-    return err ? rdb_error(err, "cannot pause file deletions of database", path) : KV_OK;
+    return err ? kv_rdb_error(err, "cannot pause file deletions of database", path) : KV_OK;
 }
 
 void kv_rdb_resume_deletions(rocksdb_t *db)

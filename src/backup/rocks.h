@@ -35,7 +35,12 @@ typedef struct kv_rdb {
     char **cf_comparator;                /* per CF: the name the DB was made with */
     char **standin_merge;                /* per CF: name of a stand-in merge operator */
     char *log_dir;                       /* private info-log directory */
+    int own_names;                       /* cf_names is kvault's, not RocksDB's */
 } kv_rdb;
+
+/* Turns a RocksDB error string into a status and a message ("<what> '<path>':
+ * <err>"), frees it and returns the status. */
+int kv_rdb_error(char *err, const char *what, const char *path);
 
 /* Opens the database at dir read-only. wal_dir: where its WAL files are
  * (NULL = dir). app: the application's options, or NULL. tmp_dir: where the
@@ -44,6 +49,17 @@ typedef struct kv_rdb {
 int kv_rdb_open(const char *dir, const char *wal_dir, const kvault_db_options *app,
                 const char *tmp_dir, kv_rdb *out);
 void kv_rdb_close(kv_rdb *r);
+
+/* Opens dir read-write for kvault to write into: a new database (create:
+ * it must not exist) or an existing one that no process holds open. Never a
+ * backup's source. Options: the application's, else those of the OPTIONS
+ * file in options_dir (the backup's for a new database, the target's own
+ * for an existing one), else RocksDB's defaults. The column families in cfs
+ * that it lacks are created. A column family whose comparator kvault does
+ * not have is refused (KV_EUNSUPPORTED): it could not order what is written.
+ * Close with kv_rdb_close. */
+int kv_rdb_open_target(const char *dir, const char *options_dir, const kvault_db_options *app,
+                       char *const *cfs, size_t ncf, int create, const char *tmp_dir, kv_rdb *out);
 
 /* The latest sequence number (after WAL replay). */
 uint64_t kv_rdb_sequence(const kv_rdb *r);

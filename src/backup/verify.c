@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backup/catalog.h"
+#include "backup/ingest.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
 #include "backup/localdir.h"
@@ -18,8 +19,12 @@ static int restore_check(kvault *kv, const kv_manifest *m, const kvault_db_optio
     kv_rdb_read_report read;
     char *scratch = NULL;
     int rc = kv_make_owned_dir(kv->tmp_dir, "kvault-verify-", &scratch);
-    if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
-        !(rc = kv_check_restored(m, scratch, app, kv->tmp_dir, 1, &read))) {
+    if (!rc && m->sst_export) {
+        /* restored by ingesting every file; each column family's keys counted */
+        if (!(rc = kv_restore_export(kv, m, scratch, NULL, 0, app, &rep->keys)))
+            rep->column_families = m->ncolumn_families;
+    } else if (!rc && !(rc = kv_fetch_backup(kv, m, scratch)) &&
+               !(rc = kv_check_restored(m, scratch, app, kv->tmp_dir, 1, &read))) {
         rep->column_families = m->ncolumn_families;
         rep->keys = read.keys;
         snprintf(rep->not_checked, sizeof rep->not_checked, "%s", read.not_checked);

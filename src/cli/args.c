@@ -41,6 +41,9 @@ enum {
     OPT_LOCK_WAIT,
     OPT_CA_CERT,
     OPT_NOTIFY,
+    OPT_FORMAT,
+    OPT_SST_SIZE,
+    OPT_CF,
     OPT_NOTIFY_URL,
     OPT_NOTIFY_AUTH_ENV,
     OPT_NOTIFY_REQUIRED,
@@ -73,6 +76,9 @@ static const struct {
     {{"lock-wait", required_argument, NULL, OPT_LOCK_WAIT}, CLI_O_LOCK},
     {{"wal-dir", required_argument, NULL, OPT_WAL_DIR}, CLI_O_SOURCE},
     {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
+    {{"format", required_argument, NULL, OPT_FORMAT}, CLI_O_FORMAT},
+    {{"sst-size", required_argument, NULL, OPT_SST_SIZE}, CLI_O_FORMAT},
+    {{"cf", required_argument, NULL, OPT_CF}, CLI_O_CF},
     {{"notify", required_argument, NULL, OPT_NOTIFY}, CLI_O_NOTIFY},
     {{"notify-url", required_argument, NULL, OPT_NOTIFY_URL}, CLI_O_NOTIFY},
     {{"notify-auth-env", required_argument, NULL, OPT_NOTIFY_AUTH_ENV}, CLI_O_NOTIFY},
@@ -332,6 +338,18 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
     case OPT_WAL_DIR: a->wal_dir = arg; break;
     case OPT_CA_CERT: a->ca_cert = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
+    case OPT_FORMAT:
+        if (strcmp(arg, "files") != 0 && strcmp(arg, "sst") != 0)
+            return cli_usage_error(cmd, "--format is 'files' or 'sst', not '%s'", arg);
+        a->format = strcmp(arg, "sst") == 0 ? KVAULT_FORMAT_SST : KVAULT_FORMAT_FILES;
+        break;
+    case OPT_SST_SIZE:
+        return parse_size_opt(cmd, "sst-size", arg, 0, 64 * KIB, TIB, &a->sst_size);
+    case OPT_CF:
+        if (a->ncfs == sizeof a->cfs / sizeof *a->cfs)
+            return cli_usage_error(cmd, "--cf given more than %zu times", sizeof a->cfs / sizeof *a->cfs);
+        a->cfs[a->ncfs++] = arg;
+        break;
     case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->workers);
     case OPT_PART_SIZE:
         return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->part_size);

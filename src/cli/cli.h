@@ -26,6 +26,8 @@ enum {
     CLI_O_GC = 1u << 10,       /* --grace, --dry-run */
     CLI_O_LOCK = 1u << 11,     /* --lock-wait */
     CLI_O_NOTIFY = 1u << 12,   /* --notify, --notify-url, ... */
+    CLI_O_FORMAT = 1u << 13,   /* --format, --sst-size */
+    CLI_O_CF = 1u << 14,       /* --cf NAME (repeatable) */
 };
 
 /* Everything the command line said, for any command. */
@@ -45,6 +47,10 @@ typedef struct cli_args {
     kvault_options kvopts;    /* from the environment + the above; progress */
     char **pos;               /* positional arguments */
     int npos;
+    int format;               /* KVAULT_FORMAT_* */
+    uint64_t sst_size;
+    const char *cfs[256];     /* --cf */
+    size_t ncfs;
     /* notification (notify.c) */
     const char *notify, *notify_url, *notify_auth_env;
     int notify_required;
@@ -183,5 +189,6 @@ int cli_cmd_rm(cli_args *a);
 int cli_cmd_stat(cli_args *a);
 int cli_cmd_envs(cli_args *a);
 int cli_cmd_gc(cli_args *a);
+int cli_cmd_ingest(cli_args *a);
 
 #endif

@@ -22,7 +22,8 @@ static const char *store_name(const char *url, char *buf, size_t len)
 int cli_cmd_backup(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = a->env, .wal_dir = a->wal_dir, .scratch_dir = a->scratch};
+    kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = a->env, .wal_dir = a->wal_dir,
+                             .scratch_dir = a->scratch, .format = a->format, .sst_size = a->sst_size};
     kvault_backup_info info;
     char total[32], fresh[32], store[4096];
     int rc;
@@ -106,7 +107,8 @@ int cli_cmd_list(cli_args *a)
 int cli_cmd_restore(cli_args *a)
 {
     kvault *kv = NULL;
-    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = a->env, .backup_id = a->backup, .force = a->force};
+    kvault_restore_opts ro = {.version = KVAULT_RESTORE_OPTS_VERSION, .env = a->env, .backup_id = a->backup,
+                              .force = a->force, .cfs = a->cfs, .ncfs = a->ncfs};
     kvault_backup_info info;
     char size[32];
     double start;
@@ -299,6 +301,30 @@ int cli_cmd_gc(cli_args *a)
                cli_human_size(r.bytes_removed, size, sizeof size), r.incomplete_removed,
                r.garbage_removed);
     return CLI_OK;
+}
+
+int cli_cmd_ingest(cli_args *a)
+{
+    kvault *kv = NULL;
+    kvault_ingest_opts io = KVAULT_INGEST_OPTS_INIT;
+    double start = cli_now();
+    int rc;
+
+    if (!a->db)
+        return cli_usage_error(a->cmd, "--db DIR is required");
+    io.env = a->env;
+    io.backup_id = a->backup;
+    io.cfs = a->cfs;
+    io.ncfs = a->ncfs;
+    rc = cli_open_store(a, a->from, 0, &kv);
+    if (rc != CLI_OK)
+        return rc;
+    rc = cli_check(kvault_ingest(kv, &io, a->db));
+    kvault_close(kv);
+    if (rc == CLI_OK && !a->quiet)
+        printf("ingested %s into %s in %.1f s\n", a->backup ? a->backup : "the latest backup",
+               a->db, cli_now() - start);
+    return rc;
 }
 
 int cli_cmd_envs(cli_args *a)

@@ -59,8 +59,13 @@ static const cli_cmd commands[] = {
      "  --scratch DIR  where to keep copies of the small files (MANIFEST, WALs) during the\n"
      "                 backup (default: $TMPDIR, else /tmp)\n"
      "  --lock-wait DURATION  wait this long for a prune or gc of the env (default 10m)\n"
+     "  --format files|sst  files: the database's own files, each SST stored once across\n"
+     "                 backups (default); sst: an export, every key of every column family at\n"
+     "                 one point in time written as new SST files cf_<name>-NNNNN.sst\n"
+     "  --sst-size SIZE  an export's files are cut at this size (default 256M)\n"
      "  --json         print the backup's details as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
-     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK | CLI_O_NOTIFY, 0, 0, 1,
+     CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK | CLI_O_NOTIFY |
+         CLI_O_FORMAT, 0, 0, 1,
      cli_cmd_backup},
     {"list", "list the backups in a store",
      "Usage: kvault list [--from STORE] [--env NAME] [--json]\n"
@@ -88,9 +93,25 @@ static const cli_cmd commands[] = {
      "  --backup ID   which backup (default: latest)\n"
      "  --to DIR      where to put the database (required; must be empty or absent)\n"
      "  --force       replace a non-empty DIR\n"
+     "  --cf NAME     of an SST export, restore only this column family (repeatable)\n"
      "  --json        print the result as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
-     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_TO | CLI_O_FORCE | CLI_O_JSON | CLI_O_NOTIFY, 0, 0, 1,
+     CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_TO | CLI_O_FORCE | CLI_O_JSON | CLI_O_NOTIFY |
+         CLI_O_CF, 0, 0, 1,
      cli_cmd_restore},
+    {"ingest", "load an SST export into an existing database",
+     "Usage: kvault ingest --db DIR [--from STORE] [--env NAME] [--backup ID|latest]\n"
+     "                     [--cf NAME]...\n"
+     "\nLoads a backup made with --format sst into the existing RocksDB database at DIR\n"
+     "(which no process may have open): its SST files are downloaded and checked beside\n"
+     "DIR, then ingested (RocksDB IngestExternalFile). Column families DIR lacks are\n"
+     "created; keys DIR already has are overwritten by the export's. To seed a replica\n"
+     "or a staging database.\n"
+     "\n  --db DIR      the database to load into (required)\n"
+     "  --from STORE  the store (default: the default local store)\n"
+     "  --env NAME    environment folder (default \"default\")\n"
+     "  --backup ID   the export to load (default: the latest backup)\n"
+     "  --cf NAME     load only this column family (repeatable)\n" STORE_HELP COMMON_HELP,
+     CLI_O_DB | CLI_O_FROM | CLI_O_ENV | CLI_O_BACKUP | CLI_O_CF, 0, 0, 1, cli_cmd_ingest},
     {"verify", "check a backup against its manifest",
      "Usage: kvault verify [--from STORE] [--env NAME] [--backup ID|latest]\n"
      "                     [--restore-check] [--json]\n"

@@ -9,6 +9,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config librocksdb-dev libjansson-dev
     libcurl4-openssl-dev libssl-dev libxml2-dev libisal-dev libzstd-dev libinih-dev)
 TEST_PKGS=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli rclone python3 time
+    rocksdb-tools # sst_dump and ldb check exported files (tests/cli/export_test.sh)
     groff-base # tests/install/man_check.py checks doc/kvault.1 with groff
     # what `pkg-config --static --libs kvault` names through libcurl.pc: the
     # install tests link libkvault.a with those flags

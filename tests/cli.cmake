@@ -44,3 +44,12 @@ foreach(case hook url config)
             $<TARGET_FILE:kvault> $<TARGET_FILE:kvault-gendb> ${case})
   set_tests_properties(cli_notify_${case} PROPERTIES LABELS cli TIMEOUT 300)
 endforeach()
+
+# SST exports: a running writer's database exported, restored (whole and by
+# column family), ingested; refusals; damage (tests/cli/export_test.sh).
+foreach(case running refusals damage)
+  add_test(NAME cli_export_${case}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/export_test.sh $<TARGET_FILE:kvault>
+            $<TARGET_FILE:kvault-testapp> $<TARGET_FILE:kvault-gendb> ${case})
+  set_tests_properties(cli_export_${case} PROPERTIES LABELS cli TIMEOUT 300)
+endforeach()

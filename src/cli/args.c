@@ -40,7 +40,7 @@ enum {
     OPT_GRACE,
     OPT_LOCK_WAIT,
     OPT_CA_CERT,
-    OPT_NOTIFY,
+    OPT_NOTIFY, /* from here on: apply_later_option */
     OPT_FORMAT,
     OPT_SST_SIZE,
     OPT_CF,
@@ -296,9 +296,40 @@ static int parse_duration_opt(const char *cmd, const char *name, const char *tex
     return CLI_OK;
 }
 
+/* The options of notifications and of the export format. */
+static int apply_later_option(const char *cmd, int id, const char *arg, cli_args *a)
+{
+    switch (id) {
+    case OPT_NOTIFY: a->notify = arg; break;
+    case OPT_NOTIFY_URL:
+        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+            return cli_usage_error(cmd, "--notify-url: '%s' is not an http:// or https:// URL", arg);
+        a->notify_url = arg;
+        break;
+    case OPT_NOTIFY_AUTH_ENV: a->notify_auth_env = arg; break;
+    case OPT_NOTIFY_REQUIRED: a->notify_required = 1; break;
+    case OPT_NOTIFY_TIMEOUT: return parse_duration_opt(cmd, "notify-timeout", arg, &a->notify_timeout_s);
+    case OPT_FORMAT:
+        if (strcmp(arg, "files") != 0 && strcmp(arg, "sst") != 0)
+            return cli_usage_error(cmd, "--format is 'files' or 'sst', not '%s'", arg);
+        a->format = strcmp(arg, "sst") == 0 ? KVAULT_FORMAT_SST : KVAULT_FORMAT_FILES;
+        break;
+    case OPT_SST_SIZE:
+        return parse_size_opt(cmd, "sst-size", arg, 0, 64 * KIB, TIB, &a->sst_size);
+    case OPT_CF:
+        if (a->ncfs == sizeof a->cfs / sizeof *a->cfs)
+            return cli_usage_error(cmd, "--cf given more than %zu times", sizeof a->cfs / sizeof *a->cfs);
+        a->cfs[a->ncfs++] = arg;
+        break;
+    }
+    return CLI_OK;
+}
+
 /* Applies one parsed option to *a. */
 static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
 {
+    if (id >= OPT_NOTIFY)
+        return apply_later_option(cmd, id, arg, a);
     switch (id) {
     case OPT_DB: a->db = arg; break;
     case OPT_TO: a->to = arg; break;
@@ -326,30 +357,9 @@ static int apply_option(const char *cmd, int id, const char *arg, cli_args *a)
         return rc;
     }
     case OPT_DRY_RUN: a->dry_run = 1; break;
-    case OPT_NOTIFY: a->notify = arg; break;
-    case OPT_NOTIFY_URL:
-        if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
-            return cli_usage_error(cmd, "--notify-url: '%s' is not an http:// or https:// URL", arg);
-        a->notify_url = arg;
-        break;
-    case OPT_NOTIFY_AUTH_ENV: a->notify_auth_env = arg; break;
-    case OPT_NOTIFY_REQUIRED: a->notify_required = 1; break;
-    case OPT_NOTIFY_TIMEOUT: return parse_duration_opt(cmd, "notify-timeout", arg, &a->notify_timeout_s);
     case OPT_WAL_DIR: a->wal_dir = arg; break;
     case OPT_CA_CERT: a->ca_cert = arg; break;
     case OPT_SCRATCH: a->scratch = arg; break;
-    case OPT_FORMAT:
-        if (strcmp(arg, "files") != 0 && strcmp(arg, "sst") != 0)
-            return cli_usage_error(cmd, "--format is 'files' or 'sst', not '%s'", arg);
-        a->format = strcmp(arg, "sst") == 0 ? KVAULT_FORMAT_SST : KVAULT_FORMAT_FILES;
-        break;
-    case OPT_SST_SIZE:
-        return parse_size_opt(cmd, "sst-size", arg, 0, 64 * KIB, TIB, &a->sst_size);
-    case OPT_CF:
-        if (a->ncfs == sizeof a->cfs / sizeof *a->cfs)
-            return cli_usage_error(cmd, "--cf given more than %zu times", sizeof a->cfs / sizeof *a->cfs);
-        a->cfs[a->ncfs++] = arg;
-        break;
     case OPT_WORKERS: return parse_int_opt(cmd, "workers", arg, 1, 256, &a->workers);
     case OPT_PART_SIZE:
         return parse_size_opt(cmd, "part-size", arg, 0, 64 * KIB, 5 * GIB, &a->part_size);

@@ -11,11 +11,12 @@
  *       every key and value of every CF, in the DB's order, one per line
  *       (opened read-only, its info log kept out of DIR)
  *   kvault-testapp writer DIR --cfs N --counter FILE [--wal-dir W]
- *                         [--rate BATCHES_PER_S] [--write-buffer BYTES]
+ *                         [--rate BATCHES_PER_S] [--write-buffer BYTES] [--odd-cf]
  *       writes batch after batch (one key per CF, value = batch number) until
  *       SIGTERM; after each acknowledged write, FILE holds the batch count;
  *       on exit prints put latency percentiles (microseconds). Memtables of
- *       256 KiB by default, so flushes and compactions never stop.
+ *       256 KiB by default, so flushes and compactions never stop. --odd-cf
+ *       names the last CF "odd name/<u-umlaut>:%N", which is no file name.
  *   kvault-testapp check-prefix DIR --cfs N --min A
  *       a restored writer DB: every CF holds exactly the batches 0..M-1 for
  *       one M >= A; prints M
@@ -40,7 +41,7 @@
 
 typedef struct app {
     const char *dir, *wal_dir, *counter;
-    int merge, comparator, ncf, small_memtables;
+    int merge, comparator, ncf, small_memtables, odd_cf;
     uint64_t keys, min, rate, write_buffer;
     rocksdb_options_t *opts;
     rocksdb_mergeoperator_t *mop;
@@ -214,6 +215,8 @@ static void name_cfs(app *a, int from_db)
     for (int i = 0; i < a->ncf; i++) {
         char name[32];
         snprintf(name, sizeof name, i ? "cf%d" : "default", i);
+        if (a->odd_cf && i && i == a->ncf - 1) /* not a safe file name, on purpose */
+            snprintf(name, sizeof name, "odd name/\xc3\xbc:%%%d", i);
         a->names[i] = strdup(name);
     }
 }
@@ -464,7 +467,8 @@ int main(int argc, char **argv)
         {"wal-dir", required_argument, NULL, 'w'}, {"keys", required_argument, NULL, 'k'},
         {"cfs", required_argument, NULL, 'n'},  {"counter", required_argument, NULL, 'o'},
         {"min", required_argument, NULL, 'a'},  {"rate", required_argument, NULL, 'r'},
-        {"write-buffer", required_argument, NULL, 'b'}, {NULL, 0, NULL, 0},
+        {"write-buffer", required_argument, NULL, 'b'}, {"odd-cf", no_argument, NULL, 'O'},
+        {NULL, 0, NULL, 0},
     };
     app a = {.keys = 20000, .ncf = 3, .write_buffer = 256 << 10};
     const char *cmd;
@@ -481,6 +485,7 @@ int main(int argc, char **argv)
         case 'a': a.min = strtoull(optarg, NULL, 10); break;
         case 'r': a.rate = strtoull(optarg, NULL, 10); break;
         case 'b': a.write_buffer = strtoull(optarg, NULL, 10); break;
+        case 'O': a.odd_cf = 1; break;
         default: return 2;
         }
     }

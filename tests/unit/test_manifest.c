@@ -173,7 +173,8 @@ EDIT(object_absolute, json_object_set_new(file0(root), "object", json_string("/p
 EDIT(object_empty_segment, json_object_set_new(file0(root), "object", json_string("prod/rocksdb//x")))
 EDIT(object_not_rocksdb, json_object_set_new(file0(root), "object", json_string("prod/x")))
 EDIT(format_other, json_object_set_new(root, "format", json_string("something-else")))
-EDIT(version_newer, json_object_set_new(root, "version", json_integer(4)))
+EDIT(version_newer, json_object_set_new(root, "version", json_integer(5)))
+EDIT(export_no_layout, json_object_set_new(root, "version", json_integer(4)))
 EDIT(version_missing, json_object_del(root, "version"))
 EDIT(env_other, json_object_set_new(root, "env", json_string("staging")))
 EDIT(id_elsewhere, json_object_set_new(root, "id", json_string("20260102T030405Z-ffffff")))
@@ -222,7 +223,8 @@ static void test_hostile_objects(void)
 static void test_hostile_header(void)
 {
     CHECK(rejects_edit(format_other, "'format'"));
-    CHECK(rejects_edit_as(KV_EUNSUPPORTED, version_newer, "newer than the 3 this kvault reads"));
+    CHECK(rejects_edit_as(KV_EUNSUPPORTED, version_newer, "newer than the 4 this kvault reads"));
+    CHECK(rejects_edit(export_no_layout, "'layout'"));
     CHECK(rejects_edit(version_missing, "'version'"));
     CHECK(rejects_edit(env_other, "'env'"));
     CHECK(rejects_edit(id_elsewhere, "'id'"));
@@ -340,6 +342,77 @@ static void test_env_and_ids(void)
     CHECK(kv_backup_id_date("../../x", date) == KV_EINVAL);
 }
 
+
+/* ---- SST exports (version 4) ------------------------------------------------ */
+
+static kv_mfile export_files[] = {
+    {.name = "OPTIONS-000007", .size = 100, .crc32c = 1, .object = "prod/rocksdb/" DATE "/" ID "/OPTIONS-000007"},
+    {.name = "cf_users-00001.sst", .size = 2000, .crc32c = 2,
+     .object = "prod/rocksdb/" DATE "/" ID "/cf_users-00001.sst", .cf = "users",
+     .smallest = "AAE=", .largest = "/w==", .entries = 77},
+};
+
+static int export_bytes(void **data, size_t *len)
+{
+    kv_manifest m = sample();
+    m.sst_export = 1;
+    m.files = export_files;
+    m.nfiles = 2;
+    return kv_manifest_encode(&m, data, len);
+}
+
+static void test_export_round_trip(void)
+{
+    kv_manifest back;
+    void *data = NULL;
+    size_t len;
+    CHECK_OK(export_bytes(&data, &len));
+    CHECK_OK(kv_manifest_parse(KEY, "prod", data, len, &back));
+    free(data);
+    CHECK_EQ_U64(back.version, 4);
+    CHECK(back.sst_export);
+    CHECK(back.files[0].cf == NULL);
+    CHECK_STR(back.files[1].cf, "users");
+    CHECK_STR(back.files[1].smallest, "AAE=");
+    CHECK_STR(back.files[1].largest, "/w==");
+    CHECK_EQ_U64(back.files[1].entries, 77);
+    kv_manifest_free(&back);
+}
+
+/* The export sample with file 1 changed by edit, sealed again. */
+static int export_rejects(void (*edit)(json_t *file), const char *want)
+{
+    void *data = NULL;
+    size_t len;
+    json_t *root = NULL;
+    int sealed, ok = 0;
+    if (export_bytes(&data, &len) == KV_OK &&
+        kv_sealed_decode(data, len, 1 << 20, "export", &root, &sealed) == KV_OK) {
+        free(data);
+        data = NULL;
+        json_object_del(root, "digest");
+        edit(json_array_get(json_object_get(root, "files"), 1));
+        if (kv_sealed_encode(root, &data, &len) == KV_OK)
+            ok = rejected_as(KV_EINVAL, KEY, data, len, want);
+    }
+    json_decref(root);
+    free(data);
+    return ok;
+}
+
+static void cf_unknown(json_t *f) { json_object_set_new(f, "cf", json_string("nosuch")); }
+static void key_not_b64(json_t *f) { json_object_set_new(f, "smallest", json_string("a b?")); }
+static void entries_missing(json_t *f) { json_object_del(f, "entries"); }
+static void largest_number(json_t *f) { json_object_set_new(f, "largest", json_integer(3)); }
+
+static void test_export_hostile(void)
+{
+    CHECK(export_rejects(cf_unknown, "column family 'nosuch'"));
+    CHECK(export_rejects(key_not_b64, "files[1].smallest"));
+    CHECK(export_rejects(entries_missing, "files[1].entries"));
+    CHECK(export_rejects(largest_number, "files[1].largest"));
+}
+
 int main(int argc, char **argv)
 {
     static const kvt_case cases[] = {
@@ -353,6 +426,8 @@ int main(int argc, char **argv)
         {"every_bit_flip", test_every_bit_flip},
         {"size_limit_is_2_pow_53", test_size_limit_is_2_pow_53},
         {"env_and_ids", test_env_and_ids},
+        {"export_round_trip", test_export_round_trip},
+        {"export_hostile", test_export_hostile},
         {NULL, NULL},
     };
     return kvt_run(cases, argc, argv);

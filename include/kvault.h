@@ -238,8 +238,19 @@ typedef struct kvault_backup_opts {
     int format;               /* KVAULT_FORMAT_*; version 2 */
     uint64_t sst_size;        /* an export's files are cut at this size;
                                  0 = 256 MiB; version 2 */
+    int single_file;          /* KVAULT_SINGLE_FILE_*: store what the backup
+                                 stores as one archive object <id>.kvault
+                                 (docs/archive.md); version 2 */
 } kvault_backup_opts;
-#define KVAULT_BACKUP_OPTS_INIT {KVAULT_BACKUP_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0}
+#define KVAULT_BACKUP_OPTS_INIT {KVAULT_BACKUP_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0}
+
+enum {
+    KVAULT_SINGLE_FILE_DEFAULT = 0, /* the store's preference: yes for HDFS
+                                       (a NameNode suffers from many small
+                                       files), no for the others */
+    KVAULT_SINGLE_FILE_YES = 1,
+    KVAULT_SINGLE_FILE_NO = 2
+};
 
 /* What one backup holds; filled by backup, list and verify. */
 typedef struct kvault_backup_info {

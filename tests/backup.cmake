@@ -11,5 +11,5 @@ endfunction()
 
 kv_backup_test(test_manifest unit)
 kv_backup_test(test_backup_e2e e2e)
-target_sources(test_backup_e2e PRIVATE tests/support/fault_store.c)
+target_sources(test_backup_e2e PRIVATE tests/support/fault_store.c tests/support/mem_store.c)
 kv_backup_test(test_source e2e)

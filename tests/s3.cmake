@@ -65,6 +65,8 @@ kv_s3_server_test(s3_interop 300 ${CMAKE_SOURCE_DIR}/tests/servers/s3_interop.sh
 # Backup, verify and restore through the public API with an s3:// store.
 # The end-to-end scenario (tests/e2e/scenario.c): the big SST in 5 MiB parts.
 kv_s3_server_test(scenario_s3 600 $<TARGET_FILE:scenario> s3://${KV_RGW_BUCKET}/e2e)
+kv_s3_server_test(scenario_s3_single 600 $<TARGET_FILE:scenario> s3://${KV_RGW_BUCKET}/e2e
+  5242880 12582912 single)
 
 # A key with dot segments on RGW: sent and stored as it is, refused by
 # listings (ls, gc) with a clear message, removed by rm.

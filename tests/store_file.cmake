@@ -56,7 +56,9 @@ target_compile_definitions(scenario PRIVATE _GNU_SOURCE)
 target_link_libraries(scenario PRIVATE kvault_core)
 add_test(NAME scenario_file COMMAND sh -c "mkdir -p \"$1\" && exec \"$2\" \"$1\" 1048576 4194304" sh
   ${CMAKE_BINARY_DIR}/scenario-store $<TARGET_FILE:scenario>)
-set_tests_properties(scenario_file PROPERTIES LABELS e2e TIMEOUT 300)
+add_test(NAME scenario_file_single COMMAND sh -c "mkdir -p \"$1\" && exec \"$2\" \"$1\" 1048576 4194304 single" sh
+  ${CMAKE_BINARY_DIR}/scenario-store $<TARGET_FILE:scenario>)
+set_tests_properties(scenario_file scenario_file_single PROPERTIES LABELS e2e TIMEOUT 300)
 
 # What the core checks of a backend's listings, paging and leftovers
 # (a scripted backend; no server).

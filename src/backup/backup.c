@@ -15,10 +15,12 @@
 #include "backup/catalog.h"
 #include "backup/index.h"
 #include "backup/lock.h"
+#include "backup/archive.h"
 #include "backup/crccache.h"
 #include "backup/export.h"
 #include "backup/internal.h"
 #include "backup/layout.h"
+#include "backup/localdir.h"
 #include "backup/source.h"
 #include "util/crc32c.h"
 #include "util/err.h"
@@ -29,6 +31,9 @@
 typedef struct src_file {
     const kv_src_file *f;
     int upload;           /* stored by this backup */
+    int have_crc;         /* crc is known (before any upload) */
+    int in_archive;       /* object is a single-file archive holding it at offset */
+    uint64_t offset;
     uint32_t crc;
     char *key;            /* where this backup stores it, when upload */
     const char *object;   /* the object holding it in the manifest */
@@ -40,6 +45,8 @@ typedef struct prior_file {
     uint64_t size;
     uint32_t crc;
     const char *object;
+    int in_archive;
+    uint64_t offset;
 } prior_file;
 
 typedef struct job {
@@ -69,6 +76,12 @@ typedef struct job {
     uint64_t sst_size;
     kv_mfile *xfiles;
     size_t nxfiles;
+    char **xpaths;            /* staged export files (single-file) */
+    char *xscratch;
+    /* single-file: one archive object holds what this backup stores */
+    int single;
+    char *archive_key;
+    int archive_stored;
 } job;
 
 #define DEFAULT_SST_SIZE (256ull << 20)
@@ -127,7 +140,9 @@ static int index_prior(job *j)
         return kv_oom();
     for (size_t i = 0; i < j->index.nf + j->index.naf; i++) {
         const kv_index_file *f = i < j->index.nf ? &j->index.f[i] : &j->index.af[i - j->index.nf];
-        j->prior[j->nprior++] = (prior_file){f->name, f->size, f->crc32c, f->object};
+        j->prior[j->nprior++] = (prior_file){.name = f->name, .size = f->size, .crc = f->crc32c,
+                                             .object = f->object, .in_archive = f->in_archive,
+                                             .offset = f->offset};
     }
     qsort(j->prior, j->nprior, sizeof *j->prior, cmp_prior_sort);
     return KV_OK;
@@ -136,7 +151,7 @@ static int index_prior(job *j)
 /* The first earlier file with this name and size (and crc, with_crc). */
 static const prior_file *find_prior(const job *j, const src_file *f, int with_crc)
 {
-    prior_file key = {f->f->name, (uint64_t)f->f->st.st_size, f->crc, NULL};
+    prior_file key = {.name = f->f->name, .size = (uint64_t)f->f->st.st_size, .crc = f->crc};
     size_t lo = 0, hi = j->nprior;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -165,10 +180,13 @@ static int classify(job *j, src_file *f)
             return rc;
         j->bytes_checksummed += (uint64_t)f->f->st.st_size;
     }
+    f->have_crc = 1;
     if (!(p = find_prior(j, f, 1)))
         return KV_OK;
     f->upload = 0;
     f->object = p->object;
+    f->in_archive = p->in_archive;
+    f->offset = p->offset;
     return kv_crc_cache_add(j->cache, &f->f->st, f->crc);
 }
 
@@ -258,7 +276,8 @@ static int recheck_one(size_t i, void *arg)
     if (f->upload)
         return KV_OK;
     rc = kv_store_stat(j->kv->st, f->object, &info);
-    if (rc == KV_OK && info.size != (uint64_t)f->f->st.st_size)
+    if (rc == KV_OK && (f->in_archive ? info.size < f->offset + (uint64_t)f->f->st.st_size
+                                      : info.size != (uint64_t)f->f->st.st_size))
         rc = KV_ENOTFOUND; /* not what the index said: store it anew */
     if (rc == KV_ENOTFOUND) {
         kv_log(KV_LOG_ERROR, "warning: '%s', which backup %s references, is gone; storing '%s' "
@@ -310,7 +329,9 @@ static int build_manifest(job *j, char *hostname, kv_manifest *m)
         return kv_oom();
     for (size_t i = 0; i < j->nfiles; i++) {
         const src_file *f = &j->files[i];
-        m->files[i] = (kv_mfile){f->f->name, (uint64_t)f->f->st.st_size, f->crc, (char *)f->object};
+        m->files[i] = (kv_mfile){.name = f->f->name, .size = (uint64_t)f->f->st.st_size,
+                                 .crc32c = f->crc, .object = (char *)f->object,
+                                 .in_archive = f->in_archive, .offset = f->offset};
         if (f->upload) {
             m->files_new++;
             m->bytes_new += (uint64_t)f->f->st.st_size;
@@ -377,7 +398,10 @@ static void remove_uploaded(job *j)
         if (j->items[i].started && kv_store_remove(j->kv->st, j->items[i].key) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
                    j->items[i].key, kv_errmsg());
-    for (size_t i = 0; i < j->nxfiles; i++)
+    if (j->archive_stored && kv_store_remove(j->kv->st, j->archive_key) != KV_OK)
+        kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
+               j->archive_key, kv_errmsg());
+    for (size_t i = 0; i < j->nxfiles && !j->single; i++)
         if (kv_store_remove(j->kv->st, j->xfiles[i].object) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed backup: %s",
                    j->xfiles[i].object, kv_errmsg());
@@ -399,6 +423,12 @@ static int export_opts(job *j, const kvault_backup_opts *o)
                          (unsigned long long)o->sst_size, MIN_SST_SIZE);
     j->sst = o->format == KVAULT_FORMAT_SST;
     j->sst_size = o->sst_size ? o->sst_size : DEFAULT_SST_SIZE;
+    if (o->single_file < KVAULT_SINGLE_FILE_DEFAULT || o->single_file > KVAULT_SINGLE_FILE_NO)
+        return kv_seterr(KV_EINVAL, "kvault_backup_opts.single_file %d is not a "
+                         "KVAULT_SINGLE_FILE_* value", o->single_file);
+    j->single = o->single_file == KVAULT_SINGLE_FILE_YES ||
+                (o->single_file == KVAULT_SINGLE_FILE_DEFAULT &&
+                 (kv_store_caps(j->kv->st) & KV_CAP_FEW_LARGE_FILES));
     return KV_OK;
 }
 
@@ -415,6 +445,8 @@ static int job_init(job *j, kvault *kv, const kvault_backup_opts *opts)
         return rc;
     if (opts && opts->version >= 2 && (rc = export_opts(j, opts)))
         return rc;
+    if (!opts || opts->version < 2)
+        j->single = (kv_store_caps(kv->st) & KV_CAP_FEW_LARGE_FILES) != 0;
     if (opts && opts->db_options &&
         (rc = kv_check_version(opts->db_options->version, KVAULT_DB_OPTIONS_VERSION,
                                "kvault_db_options")))
@@ -441,6 +473,11 @@ static void job_free(job *j)
     free(j->items);
     free(j->journal);
     kv_export_files_free(j->xfiles, j->nxfiles);
+    kv_export_paths_free(j->xpaths, j->nxfiles);
+    if (j->xscratch)
+        kv_rm_rf_quiet(j->xscratch);
+    free(j->xscratch);
+    free(j->archive_key);
     pthread_mutex_destroy(&j->jlock);
     kv_lock_release(j->lock);
 }
@@ -488,8 +525,90 @@ static int export(job *j, const kvault_backup_opts *o)
     kv_export_in in = {.kv = j->kv, .view = j->src.view, .app = o->db_options, .env = j->env,
                        .date = j->date, .id = j->id, .sst_size = j->sst_size,
                        .scratch_dir = o->scratch_dir ? o->scratch_dir : j->kv->tmp_dir,
-                       .tmp_dir = j->kv->tmp_dir, .first_index = j->nstored};
-    return kv_export_run(&in, &j->xfiles, &j->nxfiles);
+                       .tmp_dir = j->kv->tmp_dir, .first_index = j->nstored, .stage = j->single};
+    kv_export_out out = {0};
+    int rc = kv_export_run(&in, &out);
+    j->xfiles = out.files;
+    j->nxfiles = out.n;
+    j->xpaths = out.paths;
+    j->xscratch = out.scratch;
+    return rc;
+}
+
+/* ---- single-file --------------------------------------------------------------------- */
+
+/* The archive's members: the files this backup stores, then the staged
+ * export files. */
+static int archive_members(job *j, kv_archive_member **m, int **has_crc, size_t *n)
+{
+    *n = 0;
+    *m = calloc(j->nfiles + j->nxfiles + 1, sizeof **m);
+    *has_crc = calloc(j->nfiles + j->nxfiles + 1, sizeof **has_crc);
+    if (!*m || !*has_crc)
+        return kv_oom();
+    for (size_t i = 0; i < j->nfiles; i++) {
+        src_file *f = &j->files[i];
+        if (!f->upload || f->key)
+            continue;
+        (*has_crc)[*n] = f->have_crc;
+        (*m)[(*n)++] = (kv_archive_member){.name = f->f->name, .path = f->f->path,
+                                           .size = (uint64_t)f->f->st.st_size, .crc32c = f->crc};
+    }
+    for (size_t i = 0; i < j->nxfiles; i++)
+        (*m)[(*n)++] = (kv_archive_member){.name = j->xfiles[i].name, .path = j->xpaths[i],
+                                           .size = j->xfiles[i].size};
+    return KV_OK;
+}
+
+/* Where each member went, for the manifest. */
+static int place_members(job *j, const kv_archive_member *m)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < j->nfiles; i++) {
+        src_file *f = &j->files[i];
+        if (!f->upload || f->key)
+            continue;
+        if (!(f->key = strdup(j->archive_key)))
+            return kv_oom();
+        f->object = f->key;
+        f->crc = m[k].crc32c;
+        f->in_archive = 1;
+        f->offset = m[k++].offset;
+        if (f->f->immutable && kv_crc_cache_add(j->cache, &f->f->st, f->crc) != KV_OK)
+            return KV_ENOMEM;
+    }
+    for (size_t i = 0; i < j->nxfiles; i++, k++) {
+        if (!(j->xfiles[i].object = strdup(j->archive_key)))
+            return kv_oom();
+        j->xfiles[i].crc32c = m[k].crc32c;
+        j->xfiles[i].in_archive = 1;
+        j->xfiles[i].offset = m[k].offset;
+    }
+    return KV_OK;
+}
+
+static int upload_archive(job *j)
+{
+    kv_archive_member *m = NULL;
+    int *has_crc = NULL, rc;
+    size_t n;
+    char name[96];
+    snprintf(name, sizeof name, "%s" KV_ARCHIVE_SUFFIX, j->id);
+    if ((rc = archive_members(j, &m, &has_crc, &n)) ||
+        (rc = kv_archive_checksum(m, n, has_crc, j->kv->xo.workers > 0 ? j->kv->xo.workers : 8)))
+        goto out;
+    if (!(j->archive_key = kv_layout_member_key(j->env, j->date, j->id, j->nstored++, name))) {
+        rc = kv_oom();
+        goto out;
+    }
+    if ((rc = kv_archive_upload(j->kv, j->archive_key, j->id, m, n)))
+        goto out;
+    j->archive_stored = 1;
+    rc = place_members(j, m);
+out:
+    free(m);
+    free(has_crc);
+    return rc;
 }
 
 static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
@@ -512,8 +631,8 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
         keep_options_file(&j);
     for (size_t i = 0; i < j.nfiles && !rc; i++)
         rc = classify(&j, &j.files[i]);
-    if (rc || (rc = upload_new(&j)) || (j.sst && (rc = export(&j, opts))) ||
-        (rc = commit(&j, out)))
+    if (rc || (!j.single && (rc = upload_new(&j))) || (j.sst && (rc = export(&j, opts))) ||
+        (j.single && (rc = upload_archive(&j))) || (rc = commit(&j, out)))
         goto out;
     if (kv_crc_cache_save(j.cache) != KV_OK)
         kv_log(KV_LOG_ERROR, "warning: checksum cache not saved: %s", kv_errmsg());
@@ -521,7 +640,7 @@ static int run_backup(kvault *kv, rocksdb_t *db, const char *db_path,
             (unsigned long long)out->files, (unsigned long long)out->files_new,
             (unsigned long long)out->bytes_new);
 out:
-    if (rc && (j.nitems || j.nxfiles))
+    if (rc && (j.nitems || j.nxfiles || j.archive_stored))
         remove_uploaded(&j);
     job_free(&j);
     return rc;

@@ -32,7 +32,8 @@ typedef struct exporter {
     int writing_done;
     int err;
     char errmsg[1024];
-    kv_mfile *files;          /* uploaded, for the manifest */
+    kv_mfile *files;          /* uploaded (or staged), for the manifest */
+    char **paths;             /* staged: where each file is */
     size_t nfiles, cap;
     size_t nstored;           /* objects in the backup's folder so far */
 } exporter;
@@ -89,17 +90,28 @@ static char *base64(const char *data, size_t n)
 }
 
 /* Adds an uploaded file to the manifest's list; takes key only on success. */
+static int grow(exporter *x)
+{
+    size_t cap = x->cap ? 2 * x->cap : 64;
+    kv_mfile *p = realloc(x->files, cap * sizeof *p);
+    char **q;
+    if (!p)
+        return kv_oom();
+    x->files = p;
+    if (!(q = realloc(x->paths, cap * sizeof *q)))
+        return kv_oom();
+    x->paths = q;
+    x->cap = cap;
+    return KV_OK;
+}
+
 static int record(exporter *x, const kv_sst_file *f, const char *name, char *key, uint32_t crc)
 {
     kv_mfile m = {.object = key, .size = f->size, .crc32c = crc, .entries = f->entries};
-    if (x->nfiles == x->cap) {
-        size_t cap = x->cap ? 2 * x->cap : 64;
-        kv_mfile *p = realloc(x->files, cap * sizeof *p);
-        if (!p)
-            return kv_oom();
-        x->files = p;
-        x->cap = cap;
-    }
+    int rc;
+    if (x->nfiles == x->cap && (rc = grow(x)))
+        return rc;
+    x->paths[x->nfiles] = NULL;
     m.name = strdup(name);
     m.cf = strdup(x->rdb.cf_names[f->cf]);
     m.smallest = base64(f->smallest, f->smallest_len);
@@ -171,11 +183,25 @@ static int sink_path(void *payload, size_t cf, unsigned n, char **out)
     return rc;
 }
 
+/* Keeps a finished file where it is, for a single-file archive. */
+static int stage(exporter *x, kv_sst_file *f)
+{
+    int rc = record(x, f, strrchr(f->path, '/') + 1, NULL, 0);
+    if (!rc) {
+        x->paths[x->nfiles - 1] = f->path;
+        f->path = NULL;
+    }
+    kv_sst_file_free(f);
+    return rc;
+}
+
 /* Queues a finished file, waiting while the queue is full. */
 static int sink_done(void *payload, kv_sst_file *f)
 {
     exporter *x = payload;
     int rc;
+    if (x->in->stage)
+        return stage(x, f);
     pthread_mutex_lock(&x->mu);
     while (x->qn == EXPORT_QUEUE && !x->err)
         pthread_cond_wait(&x->changed, &x->mu);
@@ -218,6 +244,13 @@ static int finish(exporter *x, pthread_t th, int rc)
     return x->err ? kv_errset_msg(x->err, x->errmsg) : KV_OK;
 }
 
+void kv_export_paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
 void kv_export_files_free(kv_mfile *files, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -228,12 +261,12 @@ void kv_export_files_free(kv_mfile *files, size_t n)
 static void remove_uploaded(exporter *x)
 {
     for (size_t i = 0; i < x->nfiles; i++)
-        if (kv_store_remove(x->in->kv->st, x->files[i].object) != KV_OK)
+        if (x->files[i].object && kv_store_remove(x->in->kv->st, x->files[i].object) != KV_OK)
             kv_log(KV_LOG_ERROR, "warning: cannot remove '%s' of the failed export: %s",
                    x->files[i].object, kv_errmsg());
 }
 
-int kv_export_run(const kv_export_in *in, kv_mfile **files, size_t *n)
+int kv_export_run(const kv_export_in *in, kv_export_out *out)
 {
     exporter x = {.in = in};
     pthread_t th;
@@ -244,26 +277,36 @@ int kv_export_run(const kv_export_in *in, kv_mfile **files, size_t *n)
     if ((rc = kv_make_owned_dir(in->scratch_dir, "kvault-export-", &x.scratch)) ||
         (rc = kv_rdb_open(in->view, in->view, in->app, in->tmp_dir, &x.rdb)))
         goto out;
-    if (pthread_create(&th, NULL, uploader, &x) != 0) {
+    if (in->stage) {
+        rc = write_all(&x);
+    } else if (pthread_create(&th, NULL, uploader, &x) != 0) {
         rc = kv_seterr(KV_ERR, "cannot start the export's upload thread");
         goto out;
+    } else {
+        rc = finish(&x, th, write_all(&x));
     }
-    rc = finish(&x, th, write_all(&x));
 out:
     kv_rdb_close(&x.rdb);
-    if (x.scratch)
-        kv_rm_rf_quiet(x.scratch);
-    free(x.scratch);
     if (rc) {
         char saved[1024];
         snprintf(saved, sizeof saved, "%s", kv_errmsg());
         remove_uploaded(&x);
         kv_export_files_free(x.files, x.nfiles);
+        kv_export_paths_free(x.paths, x.nfiles);
         kv_errset_msg(rc, saved);
     } else {
-        *files = x.files;
-        *n = x.nfiles;
+        out->files = x.files;
+        out->n = x.nfiles;
+        out->paths = in->stage ? x.paths : NULL;
+        if (!in->stage)
+            kv_export_paths_free(x.paths, x.nfiles);
     }
+    if (x.scratch && (rc || !in->stage))
+        kv_rm_rf_quiet(x.scratch);
+    if (!rc && in->stage)
+        out->scratch = x.scratch;
+    else
+        free(x.scratch);
     pthread_cond_destroy(&x.changed);
     pthread_mutex_destroy(&x.mu);
     return rc;

@@ -29,11 +29,15 @@ static json_t *encode_backup(const kv_index_backup *b)
                      (json_int_t)b->sequence, "manifest", b->manifest);
 }
 
-static json_t *encode_file(const char *name, uint64_t size, uint32_t crc, const char *object)
+/* [name, size, crc, object] or, for a member of an archive, with its offset */
+static json_t *encode_file(const kv_index_file *f)
 {
     char hex[9];
-    kv_crc32c_hex(crc, hex);
-    return json_pack("[s, I, s, s]", name, (json_int_t)size, hex, object);
+    kv_crc32c_hex(f->crc32c, hex);
+    if (f->in_archive)
+        return json_pack("[s, I, s, s, I]", f->name, (json_int_t)f->size, hex, f->object,
+                         (json_int_t)f->offset);
+    return json_pack("[s, I, s, s]", f->name, (json_int_t)f->size, hex, f->object);
 }
 
 /* A sealed index document of backups b[0..nb) and files f[0..nf). */
@@ -46,8 +50,7 @@ static int encode_index(const kv_index_backup *b, size_t nb, const kv_index_file
         if (json_array_append_new(backups, encode_backup(&b[i])) != 0)
             json_decref(backups), backups = NULL;
     for (size_t i = 0; files && i < nf; i++)
-        if (json_array_append_new(files, encode_file(f[i].name, f[i].size, f[i].crc32c,
-                                                     f[i].object)) != 0)
+        if (json_array_append_new(files, encode_file(&f[i])) != 0)
             json_decref(files), files = NULL;
     root = backups && files ? json_pack("{s:s, s:i, s:o, s:o}", "format", INDEX_FORMAT, "version",
                                         INDEX_VERSION, "backups", backups, "files", files)
@@ -96,10 +99,13 @@ static int decode_backup(json_t *o, kv_index_backup *b)
 static int decode_file(json_t *a, kv_index_file *f)
 {
     const char *name, *hex, *object;
-    json_int_t size;
-    if (json_unpack(a, "[s, I, s, s]", &name, &size, &hex, &object) != 0 || size < 0 ||
-        strlen(hex) != 8 || kv_crc32c_parse(hex, &f->crc32c) != KV_OK)
+    json_int_t size, offset = 0;
+    f->in_archive = json_array_size(a) == 5;
+    if ((f->in_archive ? json_unpack(a, "[s, I, s, s, I]", &name, &size, &hex, &object, &offset)
+                       : json_unpack(a, "[s, I, s, s]", &name, &size, &hex, &object)) != 0 ||
+        size < 0 || offset < 0 || strlen(hex) != 8 || kv_crc32c_parse(hex, &f->crc32c) != KV_OK)
         return -1;
+    f->offset = (uint64_t)offset;
     f->size = (uint64_t)size;
     f->name = strdup(name);
     f->object = strdup(object);
@@ -161,9 +167,14 @@ static int cmp_backup(const void *a, const void *b)
     return kv_backup_order(x->created_ms, x->id, y->created_ms, y->id);
 }
 
+/* By where the bytes are: object, then offset (members of one archive). */
 static int cmp_file_object(const void *a, const void *b)
 {
-    return strcmp(((const kv_index_file *)a)->object, ((const kv_index_file *)b)->object);
+    const kv_index_file *x = a, *y = b;
+    int c = strcmp(x->object, y->object);
+    if (c)
+        return c;
+    return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
 static void free_file(kv_index_file *f)
@@ -182,7 +193,7 @@ static void normalise(kv_index *ix)
         return;
     qsort(ix->f, ix->nf, sizeof *ix->f, cmp_file_object);
     for (size_t i = 1; i < ix->nf; i++) {
-        if (strcmp(ix->f[i].object, ix->f[k].object) == 0)
+        if (cmp_file_object(&ix->f[i], &ix->f[k]) == 0)
             free_file(&ix->f[i]);
         else
             ix->f[++k] = ix->f[i];
@@ -395,8 +406,12 @@ static int immutable_files(const kv_manifest *ms, size_t n, kv_index_file **out,
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ms[i].nfiles; j++)
             if (kv_name_is_immutable(ms[i].files[j].name))
-                (*out)[k++] = (kv_index_file){ms[i].files[j].name, ms[i].files[j].size,
-                                              ms[i].files[j].crc32c, ms[i].files[j].object};
+                (*out)[k++] = (kv_index_file){.name = ms[i].files[j].name,
+                                              .size = ms[i].files[j].size,
+                                              .crc32c = ms[i].files[j].crc32c,
+                                              .object = ms[i].files[j].object,
+                                              .in_archive = ms[i].files[j].in_archive,
+                                              .offset = ms[i].files[j].offset};
     *count = k;
     return KV_OK;
 }

@@ -49,6 +49,8 @@ typedef struct kv_index_file {
     uint64_t size;
     uint32_t crc32c;
     char *object;
+    int in_archive;     /* object is a single-file archive holding it at offset */
+    uint64_t offset;
 } kv_index_file;
 
 typedef struct kv_index {

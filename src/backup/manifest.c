@@ -35,6 +35,10 @@ static json_t *encode_file(const kv_manifest *m, const kv_mfile *f)
     kv_crc32c_hex(f->crc32c, hex);
     o = json_pack("{s:s, s:I, s:s, s:s}", "name", f->name, "size", (json_int_t)f->size, "crc32c",
                   hex, "object", f->object);
+    if (o && f->in_archive && json_object_set_new(o, "offset", json_integer((json_int_t)f->offset))) {
+        json_decref(o);
+        return NULL;
+    }
     if (o && m->sst_export && f->cf &&
         (json_object_set_new(o, "cf", json_string(f->cf)) ||
          json_object_set_new(o, "smallest", json_string(f->smallest)) ||
@@ -96,6 +100,15 @@ static void format_created(int64_t ms, char out[32])
     snprintf(out, 32, "%s.%03dZ", secs, (int)(ms % 1000));
 }
 
+/* Version 4 for what older readers would misread: exports, archives. */
+static int needs_v4(const kv_manifest *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (m->files[i].in_archive)
+            return 1;
+    return m->sst_export;
+}
+
 int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
 {
     char created[32];
@@ -111,7 +124,7 @@ int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
                            " s:{s:s, s:s?, s:s, s:s?, s:o, s:o, s:I, s:I},"
                            " s:{s:I, s:I, s:I, s:I}, s:o}",
                            "format", KV_MANIFEST_FORMAT,
-                           "version", m->sst_export ? KV_MANIFEST_VERSION_EXPORT : KV_MANIFEST_VERSION,
+                           "version", needs_v4(m) ? KV_MANIFEST_VERSION_EXPORT : KV_MANIFEST_VERSION,
                            "id", m->id, "env", m->env, "date", m->date, "created", created,
                            "seconds", m->seconds, "tool_version", m->tool_version,
                            "source", "db_path", m->db_path, "wal_dir", m->wal_dir,
@@ -124,7 +137,8 @@ int kv_manifest_encode(const kv_manifest *m, void **data, size_t *len)
                            "files_new", (json_int_t)m->files_new,
                            "bytes_new", (json_int_t)m->bytes_new, "files", files)
                : NULL;
-    if (root && m->sst_export && json_object_set_new(root, "layout", json_string("sst")) != 0) {
+    if (root && needs_v4(m) &&
+        json_object_set_new(root, "layout", json_string(m->sst_export ? "sst" : "files")) != 0) {
         json_decref(root);
         return kv_seterr(KV_ENOMEM, "cannot build the manifest of backup %s", m->id);
     }
@@ -148,6 +162,7 @@ typedef struct parser {
     const char *env;
     char *env_prefix;
     int sst_export;
+    int v4;
 } parser;
 
 static int bad(const parser *p, const char *field, const char *fmt, ...)
@@ -446,6 +461,14 @@ static int parse_file(const parser *p, json_t *v, size_t i, kv_mfile *f)
     if ((rc = dup_string(p, v, "object", field, &f->object)) ||
         (rc = check_object(p, field, f->object)))
         return rc;
+    if (json_object_get(v, "offset")) {
+        snprintf(field, sizeof field, "files[%zu].offset", i);
+        if (!p->v4)
+            return bad(p, field, "appears in a manifest older than version 4");
+        if ((rc = get_uint(p, v, "offset", field, MAX_SAFE_INT - f->size, &f->offset)))
+            return rc;
+        f->in_archive = 1;
+    }
     return p->sst_export ? parse_export_file(p, v, i, f) : KV_OK;
 }
 
@@ -539,6 +562,7 @@ int kv_manifest_parse(const char *key, const char *env, const void *data, size_t
         goto out;
     }
     p.sst_export = out->sst_export;
+    p.v4 = out->version >= KV_MANIFEST_VERSION_EXPORT;
     if ((rc = parse_source(&p, root, out)) || (rc = parse_files(&p, root, out)) ||
         (rc = parse_totals(&p, root, out)))
         goto out;

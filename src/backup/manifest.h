@@ -12,7 +12,8 @@
 
 #define KV_MANIFEST_FORMAT "kvault-backup"
 #define KV_MANIFEST_VERSION 3 /* written for a checkpoint; 1 and 2 are still read */
-#define KV_MANIFEST_VERSION_EXPORT 4 /* written for an SST export (older kvaults refuse it) */
+#define KV_MANIFEST_VERSION_EXPORT 4 /* written for an SST export or a single-file
+                                        backup (older kvaults refuse it) */
 #define KV_MANIFEST_MAX_JSON (256u << 20) /* bytes of JSON a manifest may hold */
 
 typedef struct kv_mfile {
@@ -25,6 +26,10 @@ typedef struct kv_mfile {
     char *smallest;    /* smallest and largest key, base64 */
     char *largest;
     uint64_t entries;  /* keys in the file */
+    /* a member of a single-file archive (version 4): object is the archive,
+     * the file its bytes [offset, offset + size) */
+    int in_archive;
+    uint64_t offset;
 } kv_mfile;
 
 typedef struct kv_manifest {

@@ -39,7 +39,9 @@ int kv_fetch_backup(kvault *kv, const kv_manifest *m, const char *dir)
             goto out;
         }
         items[i] = (kv_xfer_item){.local_path = paths[i], .key = f->object, .size = f->size,
-                                  .check_crc = 1, .expect_crc32c = f->crc32c};
+                                  .check_crc = 1, .expect_crc32c = f->crc32c,
+                                  .member = f->in_archive, .object_offset = f->offset,
+                                  .member_name = f->name};
     }
     rc = kv_xfer_download(kv->st, items, m->nfiles, &kv->xo);
 out:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup/archive.h"
 #include "backup/catalog.h"
 #include "backup/ingest.h"
 #include "backup/internal.h"
@@ -36,6 +37,34 @@ static int restore_check(kvault *kv, const kv_manifest *m, const kvault_db_optio
     return rc;
 }
 
+/* Each archive the manifest names: its trailer and index are intact and
+ * list its members as the manifest does. */
+static int check_archives(kvault *kv, const kv_manifest *m)
+{
+    kv_archive_member *want = calloc(m->nfiles + 1, sizeof *want);
+    int rc = want ? KV_OK : kv_oom();
+    for (size_t i = 0; i < m->nfiles && !rc; i++) {
+        const char *archive = m->files[i].object;
+        kv_object_info info;
+        size_t n = 0, seen = 0;
+        if (!m->files[i].in_archive)
+            continue;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = m->files[k].in_archive && strcmp(m->files[k].object, archive) == 0;
+        if (seen)
+            continue;
+        for (size_t k = i; k < m->nfiles; k++)
+            if (m->files[k].in_archive && strcmp(m->files[k].object, archive) == 0)
+                want[n++] = (kv_archive_member){.name = m->files[k].name, .size = m->files[k].size,
+                                                .crc32c = m->files[k].crc32c,
+                                                .offset = m->files[k].offset};
+        if (!(rc = kv_store_stat(kv->st, archive, &info)))
+            rc = kv_archive_check_index(kv->st, archive, info.size, want, n);
+    }
+    free(want);
+    return rc;
+}
+
 int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_report *out)
 {
     const char *env;
@@ -52,7 +81,7 @@ int kvault_verify(kvault *kv, const kvault_verify_opts *opts, kvault_verify_repo
     kv_info_from_manifest(&m, &out->backup);
     rc = opts && opts->restore_check ? restore_check(kv, &m, opts->db_options, out)
                                      : kv_fetch_backup(kv, &m, NULL);
-    if (rc)
+    if (rc || (rc = check_archives(kv, &m)))
         goto out;
     out->objects_checked = m.nfiles;
     out->bytes_checked = kv_manifest_bytes(&m);

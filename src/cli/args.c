@@ -43,6 +43,8 @@ enum {
     OPT_NOTIFY, /* from here on: apply_later_option */
     OPT_FORMAT,
     OPT_SST_SIZE,
+    OPT_SINGLE_FILE,
+    OPT_NO_SINGLE_FILE,
     OPT_CF,
     OPT_NOTIFY_URL,
     OPT_NOTIFY_AUTH_ENV,
@@ -78,6 +80,8 @@ static const struct {
     {{"scratch", required_argument, NULL, OPT_SCRATCH}, CLI_O_SOURCE},
     {{"format", required_argument, NULL, OPT_FORMAT}, CLI_O_FORMAT},
     {{"sst-size", required_argument, NULL, OPT_SST_SIZE}, CLI_O_FORMAT},
+    {{"single-file", no_argument, NULL, OPT_SINGLE_FILE}, CLI_O_FORMAT},
+    {{"no-single-file", no_argument, NULL, OPT_NO_SINGLE_FILE}, CLI_O_FORMAT},
     {{"cf", required_argument, NULL, OPT_CF}, CLI_O_CF},
     {{"notify", required_argument, NULL, OPT_NOTIFY}, CLI_O_NOTIFY},
     {{"notify-url", required_argument, NULL, OPT_NOTIFY_URL}, CLI_O_NOTIFY},
@@ -314,6 +318,8 @@ static int apply_later_option(const char *cmd, int id, const char *arg, cli_args
             return cli_usage_error(cmd, "--format is 'files' or 'sst', not '%s'", arg);
         a->format = strcmp(arg, "sst") == 0 ? KVAULT_FORMAT_SST : KVAULT_FORMAT_FILES;
         break;
+    case OPT_SINGLE_FILE: a->single_file = KVAULT_SINGLE_FILE_YES; break;
+    case OPT_NO_SINGLE_FILE: a->single_file = KVAULT_SINGLE_FILE_NO; break;
     case OPT_SST_SIZE:
         return parse_size_opt(cmd, "sst-size", arg, 0, 64 * KIB, TIB, &a->sst_size);
     case OPT_CF:

@@ -48,6 +48,7 @@ typedef struct cli_args {
     char **pos;               /* positional arguments */
     int npos;
     int format;               /* KVAULT_FORMAT_* */
+    int single_file;          /* KVAULT_SINGLE_FILE_* */
     uint64_t sst_size;
     const char *cfs[256];     /* --cf */
     size_t ncfs;

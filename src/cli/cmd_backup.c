@@ -23,7 +23,8 @@ int cli_cmd_backup(cli_args *a)
 {
     kvault *kv = NULL;
     kvault_backup_opts bo = {.version = KVAULT_BACKUP_OPTS_VERSION, .env = a->env, .wal_dir = a->wal_dir,
-                             .scratch_dir = a->scratch, .format = a->format, .sst_size = a->sst_size};
+                             .scratch_dir = a->scratch, .format = a->format, .sst_size = a->sst_size,
+                             .single_file = a->single_file};
     kvault_backup_info info;
     char total[32], fresh[32], store[4096];
     int rc;

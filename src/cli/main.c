@@ -63,6 +63,9 @@ static const cli_cmd commands[] = {
      "                 backups (default); sst: an export, every key of every column family at\n"
      "                 one point in time written as new SST files cf_<name>-NNNNN.sst\n"
      "  --sst-size SIZE  an export's files are cut at this size (default 256M)\n"
+     "  --single-file  store what the backup stores as one archive object <id>.kvault\n"
+     "                 (the default on hdfs:// stores)\n"
+     "  --no-single-file  one object per file, also on hdfs://\n"
      "  --json         print the backup's details as JSON\n" STORE_HELP NOTIFY_HELP COMMON_HELP,
      CLI_O_DB | CLI_O_TO | CLI_O_ENV | CLI_O_JSON | CLI_O_SOURCE | CLI_O_LOCK | CLI_O_NOTIFY |
          CLI_O_FORMAT, 0, 0, 1,

@@ -1564,7 +1564,8 @@ out:
     {                                                           \
         .version = KV_STORE_OPS_VERSION,                        \
         .scheme = scheme_name,                                  \
-        .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET,            \
+        .caps = KV_CAP_MULTIPART | KV_CAP_RANGE_GET |           \
+                KV_CAP_FEW_LARGE_FILES,                         \
         .min_part = HDFS_MIN_PART,                              \
         .max_part = HDFS_MAX_PART,                              \
         .max_parts = HDFS_MAX_PARTS,                            \

@@ -457,7 +457,10 @@ static int upload_begin(xfer *x, item_state *s)
 static int read_exact(const kv_xfer_item *it, uint64_t off, void *buf, size_t len)
 {
     size_t done = 0;
-    int fd = open(it->local_path, O_RDONLY | O_CLOEXEC), rc = KV_OK;
+    int fd, rc = KV_OK;
+    if (it->read)
+        return it->read(it->read_ctx, off, buf, len);
+    fd = open(it->local_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return kv_seterr_errno(kv_errno_code(errno), errno, "cannot open '%s'", it->local_path);
     while (done < len) {
@@ -603,10 +606,16 @@ static int download_part(xfer *x, item_state *s, uint32_t p, void *buf, size_t l
 {
     kv_xfer_item *it = s->item;
     uint64_t off = part_off(s, p);
-    size_t want = len + (p == s->parts - 1), got = 0;
-    int rc = kv_store_get(x->st, it->key, off, want, buf, &got);
+    /* a member's object goes on after it: no extra byte to ask for */
+    size_t want = len + (p == s->parts - 1 && !it->member), got = 0;
+    int rc = kv_store_get(x->st, it->key, it->object_offset + off, want, buf, &got);
     if (rc)
         return rc;
+    if (got != len && it->member)
+        return kv_seterr(KV_ECORRUPT, "object '%s' ends before the %llu bytes of '%s' at %llu",
+                         it->key, (unsigned long long)it->size,
+                         it->member_name ? it->member_name : "a member",
+                         (unsigned long long)it->object_offset);
     if (got != len)
         return kv_seterr(KV_ECORRUPT, "object '%s' is %s than the expected %llu bytes", it->key,
                          got < len ? "shorter" : "longer", (unsigned long long)it->size);
@@ -640,6 +649,11 @@ static int download_finish(xfer *x, item_state *s)
         return KV_OK;
     kv_crc32c_hex(it->expect_crc32c, want);
     kv_crc32c_hex(it->crc32c, got);
+    if (it->member)
+        return kv_seterr(KV_ECORRUPT, "'%s' in object '%s' (bytes %llu..%llu): CRC32C mismatch "
+                         "(manifest %s, read %s)", it->member_name ? it->member_name : "member",
+                         it->key, (unsigned long long)it->object_offset,
+                         (unsigned long long)(it->object_offset + it->size), want, got);
     return kv_seterr(KV_ECORRUPT, "object '%s': CRC32C mismatch (manifest %s, read %s)", it->key,
                      want, got);
 }

@@ -47,6 +47,17 @@ struct kv_xfer_item {
     int status;               /* out: KV_OK or the failure */
     int started;              /* out: the engine began moving it (so a
                                  failed upload may have left an object) */
+    /* Upload: bytes come from read(read_ctx, off, buf, len), which must fill
+     * buf with exactly len bytes of the item at off, instead of from
+     * local_path (which then only names the item in messages). Parts may be
+     * read in any order and on any thread. */
+    int (*read)(void *read_ctx, uint64_t off, void *buf, size_t len);
+    void *read_ctx;
+    /* Download: the item is the range [object_offset, object_offset + size)
+     * of a larger object (a member of an archive), not the whole object. */
+    int member;
+    uint64_t object_offset;
+    const char *member_name;  /* what the range is, for messages */
 };
 
 /* Uploads every item. Returns KV_OK when all succeeded; otherwise the first

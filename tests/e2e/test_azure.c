@@ -95,13 +95,16 @@ static int write_small_file(void)
 /* ---- cases ------------------------------------------------------------------ */
 
 /* Removes everything under url; for the end of a case. */
-/* The shared scenario (tests/support/scenario.c) with 1 MiB blocks. */
+/* The shared scenario (tests/support/scenario.c) with 1 MiB blocks, as
+ * files and as single-file archives. */
 static void backup_restore_verify_at(const char *url, const char *name)
 {
-    char dir[128];
+    char dir[128], single[160];
     snprintf(dir, sizeof dir, "%s/%s", tmp, name);
     CHECK(mkdir(dir, 0755) == 0);
-    CHECK(kvt_backup_scenario(url, dir, PART, 5u << 20) == 0);
+    CHECK(kvt_backup_scenario(url, dir, PART, 5u << 20, KVAULT_SINGLE_FILE_DEFAULT) == 0);
+    snprintf(single, sizeof single, "%s/single", url);
+    CHECK(kvt_backup_scenario(single, dir, PART, 5u << 20, KVAULT_SINGLE_FILE_YES) == 0);
 }
 
 static void dev_account_connection_string(void)

@@ -11,6 +11,7 @@
 
 #include "backup/sealed.h"
 #include "fault_store.h"
+#include "mem_store.h"
 #include "test.h"
 
 #define NCF 4
@@ -1143,6 +1144,147 @@ static void test_export_live(void)
     run_in_fixture(export_live_body);
 }
 
+/* ---- single-file --------------------------------------------------------------- */
+
+/* Bytes of the files of column family cf in manifest m (all when cf NULL). */
+static uint64_t export_bytes_of(json_t *m, const char *cf)
+{
+    uint64_t sum = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(m, "files"), i, f) {
+        const char *c = json_string_value(json_object_get(f, "cf"));
+        if (!cf || (c && strcmp(c, cf) == 0))
+            sum += (uint64_t)json_integer_value(json_object_get(f, "size"));
+    }
+    return sum;
+}
+
+static void single_file_export_body(void)
+{
+    kvault_backup_opts bo = KVAULT_BACKUP_OPTS_INIT;
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_backup_info b, r;
+    kvault_object *objs = NULL;
+    kvt_mem_counts c;
+    const char *only[] = {"events"};
+    char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2");
+    kvault *kv = NULL;
+    size_t n = 0;
+    json_t *m = NULL;
+
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    bo.format = KVAULT_FORMAT_SST;
+    bo.sst_size = 128 << 10;
+    bo.single_file = KVAULT_SINGLE_FILE_YES;
+    /* first to the local store, to read its manifest; then the same to mem */
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b));
+    CHECK((m = read_manifest(fx.store, &b)));
+    CHECK_OK(kvt_mem_register());
+    CHECK_OK(kvault_open("mem://single/", NULL, &kv));
+    CHECK_OK(kvault_backup(kv, fx.db, &bo, &b));
+    CHECK_OK(kvault_ls(kv, "", &objs, &n));
+    for (size_t i = 0; i < n; i++) /* the backup's folder: the archive and the manifest */
+        CHECK(strstr(objs[i].key, "/index/") || strstr(objs[i].key, ".kvault") ||
+              strstr(objs[i].key, "manifest.json.zst"));
+    kvault_free_objects(objs, n);
+    CHECK_OK(kvault_restore(kv, &ro, r1, &r));
+    CHECK(db_matches(r1, &small, 1) == 0);
+    /* one column family reads only its ranges (and the manifest, index, OPTIONS) */
+    CHECK_OK(kvt_mem_reset("single"));
+    ro.cfs = only;
+    ro.ncfs = 1;
+    CHECK_OK(kvault_restore(kv, &ro, r2, &r));
+    CHECK_OK(kvt_mem_stats("single", &c));
+    fprintf(stderr, "  --cf events read %llu bytes; its files hold %llu of %llu\n",
+            (unsigned long long)c.bytes_got, (unsigned long long)export_bytes_of(m, "events"),
+            (unsigned long long)export_bytes_of(m, NULL));
+    CHECK(c.bytes_got >= export_bytes_of(m, "events"));
+    CHECK(c.bytes_got < export_bytes_of(m, "events") + (64 << 10));
+    kvault_close(kv);
+    json_decref(m);
+    free(r1);
+    free(r2);
+}
+
+static void test_single_file_export(void)
+{
+    run_in_fixture(single_file_export_body);
+}
+
+/* Flips the byte at off of the object key of the local store. */
+static int flip_object_byte(const char *key, uint64_t off)
+{
+    char *path = cat(fx.store, key);
+    int rc = path ? flip_byte(path, (off_t)off) : -1;
+    free(path);
+    return rc;
+}
+
+static void single_file_files_body(void)
+{
+    kvault_backup_opts bo = KVAULT_BACKUP_OPTS_INIT;
+    kvault_restore_opts ro = KVAULT_RESTORE_OPTS_INIT;
+    kvault_verify_opts vo = KVAULT_VERIFY_OPTS_INIT;
+    kvault_verify_report rep;
+    kvault_backup_info b1, b2, r;
+    char *r1 = cat(fx.base, "r1"), *r2 = cat(fx.base, "r2");
+    json_t *m = NULL, *f;
+    struct stat st;
+
+    bo.single_file = KVAULT_SINGLE_FILE_YES;
+    CHECK(db_create(fx.db, &small, 1) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b1));
+    CHECK(db_create(fx.db, &small, 2) == 0);
+    CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b2));
+    CHECK(b2.files_new < b2.files); /* later archives hold only what is new */
+    CHECK_OK(kvault_restore(fx.kv, &ro, r1, &r));
+    CHECK(db_matches(r1, &small, 2) == 0);
+    CHECK_OK(kvault_verify(fx.kv, &vo, &rep));
+    CHECK((m = read_manifest(fx.store, &b2)));
+    /* a member of b2's archive damaged: verify and restore name it */
+    {
+        size_t i;
+        const char *name = NULL, *object = NULL;
+        uint64_t off = 0;
+        json_array_foreach(json_object_get(m, "files"), i, f) {
+            if (strstr(json_string_value(json_object_get(f, "object")), b2.id) &&
+                json_object_get(f, "offset") && json_integer_value(json_object_get(f, "size")) > 100) {
+                name = json_string_value(json_object_get(f, "name"));
+                object = json_string_value(json_object_get(f, "object"));
+                off = (uint64_t)json_integer_value(json_object_get(f, "offset"));
+                break;
+            }
+        }
+        CHECK(name && object);
+        CHECK(flip_object_byte(object, off + 50) == 0);
+        CHECK(kvault_verify(fx.kv, &vo, &rep) == KV_ECORRUPT);
+        CHECK(strstr(kvault_errmsg(), name));
+        CHECK(kvault_restore(fx.kv, &ro, r2, &r) == KV_ECORRUPT);
+        CHECK(strstr(kvault_errmsg(), name));
+        CHECK(!exists(r2));
+        CHECK(flip_object_byte(object, off + 50) == 0); /* back as it was */
+        CHECK_OK(kvault_verify(fx.kv, &vo, &rep));
+        /* the trailer damaged: the index cannot be trusted */
+        {
+            char *path = cat(fx.store, object);
+            CHECK(stat(path, &st) == 0);
+            free(path);
+        }
+        CHECK(flip_object_byte(object, (uint64_t)st.st_size - 10) == 0);
+        CHECK(kvault_verify(fx.kv, &vo, &rep) == KV_ECORRUPT);
+        CHECK(strstr(kvault_errmsg(), "trailer"));
+    }
+    json_decref(m);
+    free(r1);
+    free(r2);
+}
+
+static void test_single_file_files(void)
+{
+    run_in_fixture(single_file_files_body);
+}
+
 /* ---- faults ------------------------------------------------------------------ */
 
 /* Opens the store fx.store through the fault store (tests/support/
@@ -1276,6 +1418,8 @@ int main(int argc, char **argv)
         {"prune", test_prune},
         {"orphans", test_orphans},
         {"export_live", test_export_live},
+        {"single_file_export", test_single_file_export},
+        {"single_file_files", test_single_file_files},
         {"faults_retried", test_faults_retried},
         {"faults_permanent", test_faults_permanent},
         {"faults_short_read", test_faults_short_read},

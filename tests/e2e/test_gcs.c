@@ -119,13 +119,16 @@ static int same_files(const char *a, const char *b)
 
 /* ---- cases ------------------------------------------------------------------ */
 
-/* The shared scenario (tests/support/scenario.c). */
+/* The shared scenario (tests/support/scenario.c), as files and as
+ * single-file archives. */
 static void backup_restore_verify_at(const char *url, const char *name, uint64_t part)
 {
-    char dir[128];
+    char dir[128], single[700];
     snprintf(dir, sizeof dir, "%s/%s", tmp, name);
     CHECK(mkdir(dir, 0755) == 0);
-    CHECK(kvt_backup_scenario(url, dir, part, 5u << 20) == 0);
+    CHECK(kvt_backup_scenario(url, dir, part, 5u << 20, KVAULT_SINGLE_FILE_DEFAULT) == 0);
+    snprintf(single, sizeof single, "%s/single", url);
+    CHECK(kvt_backup_scenario(single, dir, part, 5u << 20, KVAULT_SINGLE_FILE_YES) == 0);
 }
 
 static void emulator_backup_restore_verify(void)

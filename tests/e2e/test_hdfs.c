@@ -137,8 +137,9 @@ static const kvt_db model = {NBIG, NSMALL};
 
 /* ---- cases ----------------------------------------------------------------- */
 
-/* The shared scenario (tests/support/scenario.c); the big SST goes up as
- * parts joined by CONCAT and no temporary stays behind. */
+/* The shared scenario (tests/support/scenario.c), as single-file archives
+ * (HDFS's default) and as files; the big SST goes up as parts joined by
+ * CONCAT and no temporary stays behind. */
 static void backup_restore_verify(void)
 {
     long concats = control("", "concat");
@@ -146,7 +147,8 @@ static void backup_restore_verify(void)
     snprintf(dir, sizeof dir, "%s/scenario", tmp);
     CHECK(concats >= 0);
     CHECK(mkdir(dir, 0755) == 0);
-    CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20) == 0);
+    CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20, KVAULT_SINGLE_FILE_DEFAULT) == 0);
+    CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20, KVAULT_SINGLE_FILE_NO) == 0);
     CHECK(control("", "concat") > concats);
     split_url(nn, path);
     CHECK(raw_temporaries(nn, path) == 0);

@@ -354,8 +354,15 @@ static int mem_get(kv_store *st, const char *key, uint64_t off, size_t len, void
 {
     mem_store *ms = (mem_store *)st;
     mem_read r = {.off = off, .len = len, .got = got, .buf = buf};
+    int rc;
     tally(ms->sp, &ms->sp->counts.gets);
-    return with_obj(ms, key, read_obj, &r);
+    rc = with_obj(ms, key, read_obj, &r);
+    if (rc == KV_OK) {
+        pthread_mutex_lock(&ms->sp->lock);
+        ms->sp->counts.bytes_got += *got;
+        pthread_mutex_unlock(&ms->sp->lock);
+    }
+    return rc;
 }
 
 static void stat_obj(const mem_obj *o, void *arg)

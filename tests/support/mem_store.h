@@ -33,6 +33,7 @@ typedef struct kvt_mem_counts {
     uint64_t puts, gets, stats, lists, removes;
     uint64_t begins, parts, completes, aborts, garbages;
     uint64_t bytes_put;   /* by put and upload_part */
+    uint64_t bytes_got;   /* returned by get */
     uint64_t digests;     /* puts and parts that came with a digest */
     uint64_t no_digests;  /* those that came without (NULL) */
     uint64_t bad_digests; /* digests that do not match the data, or that have

@@ -84,7 +84,10 @@ enum {
     /* put/upload_part hand the server a digest it checks on arrival, so the
      * core computes it (once per byte, while the data is in memory): */
     KV_CAP_DIGEST_MD5 = 1u << 2,    /* kv_digest.md5 (Azure's Content-MD5) */
-    KV_CAP_DIGEST_SHA256 = 1u << 3  /* kv_digest.sha256 (S3's signed payload hash) */
+    KV_CAP_DIGEST_SHA256 = 1u << 3, /* kv_digest.sha256 (S3's signed payload hash) */
+    /* the service prefers few large objects to many small ones (HDFS: every
+     * file costs NameNode memory); backups default to one archive object */
+    KV_CAP_FEW_LARGE_FILES = 1u << 4
 };
 
 /* A store URL, parsed: scheme://host[:port]/path, or a local path. */

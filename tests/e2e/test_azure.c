@@ -99,12 +99,13 @@ static int write_small_file(void)
  * files and as single-file archives. */
 static void backup_restore_verify_at(const char *url, const char *name)
 {
-    char dir[128], single[160];
+    char dir[128], dir2[160], single[700];
     snprintf(dir, sizeof dir, "%s/%s", tmp, name);
-    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(dir2, sizeof dir2, "%s-single", dir);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(dir2, 0755) == 0);
     CHECK(kvt_backup_scenario(url, dir, PART, 5u << 20, KVAULT_SINGLE_FILE_DEFAULT) == 0);
     snprintf(single, sizeof single, "%s/single", url);
-    CHECK(kvt_backup_scenario(single, dir, PART, 5u << 20, KVAULT_SINGLE_FILE_YES) == 0);
+    CHECK(kvt_backup_scenario(single, dir2, PART, 5u << 20, KVAULT_SINGLE_FILE_YES) == 0);
 }
 
 static void dev_account_connection_string(void)

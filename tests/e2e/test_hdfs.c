@@ -143,12 +143,13 @@ static const kvt_db model = {NBIG, NSMALL};
 static void backup_restore_verify(void)
 {
     long concats = control("", "concat");
-    char dir[128], nn[64], path[256];
+    char dir[128], dir2[160], nn[64], path[256];
     snprintf(dir, sizeof dir, "%s/scenario", tmp);
+    snprintf(dir2, sizeof dir2, "%s-files", dir);
     CHECK(concats >= 0);
-    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(dir2, 0755) == 0);
     CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20, KVAULT_SINGLE_FILE_DEFAULT) == 0);
-    CHECK(kvt_backup_scenario(url, dir, PART, 4u << 20, KVAULT_SINGLE_FILE_NO) == 0);
+    CHECK(kvt_backup_scenario(url, dir2, PART, 4u << 20, KVAULT_SINGLE_FILE_NO) == 0);
     CHECK(control("", "concat") > concats);
     split_url(nn, path);
     CHECK(raw_temporaries(nn, path) == 0);

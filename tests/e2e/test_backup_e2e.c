@@ -1130,6 +1130,23 @@ static void export_live_body(void)
     CHECK_OK(kvault_restore(fx.kv, &ro, r2, &r));
     ro.backup_id = "nonsense";
     CHECK(kvault_restore(fx.kv, &ro, r2, &r) != KV_OK);
+    /* into a database the caller holds open: a new, empty one here */
+    {
+        char *live = cat(fx.base, "live");
+        kvault_ingest_opts io = KVAULT_INGEST_OPTS_INIT;
+        db t;
+        CHECK(db_open(live, &t) == 0);
+        CHECK_OK(kvault_ingest_live(fx.kv, &io, t.db, live, (const char *const *)cf_names, t.cf, NCF));
+        db_close(&t);
+        CHECK(db_matches(live, &small, 1) == 0);
+        /* a column family the export has but no handle was given for */
+        CHECK(db_open(live, &t) == 0);
+        CHECK(kvault_ingest_live(fx.kv, &io, t.db, live, (const char *const *)cf_names, t.cf, 2) ==
+              KV_EINVAL);
+        CHECK(strstr(kvault_errmsg(), "no handle"));
+        db_close(&t);
+        free(live);
+    }
     /* a version-1 options struct is still taken, and means a checkpoint */
     bo.version = 1;
     CHECK_OK(kvault_backup(fx.kv, fx.db, &bo, &b));

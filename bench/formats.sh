@@ -35,6 +35,12 @@ else
     mkdir -p "$STORE"
 fi
 
+if [[ -n $BASE ]]; then
+    # a fresh RGW creates its pools on the first writes, which would slow
+    # whichever shape came first
+    head -c 24M /dev/urandom >"$DIR/warmup"
+    "$B/kvault" cp -q "$DIR/warmup" "$STORE/warmup" && "$B/kvault" rm "$STORE/warmup"
+fi
 echo "generating a $SIZE database..." >&2
 "$B/kvault-gendb" --size "$SIZE" --cfs 4 "$DIR/db" >&2
 SHAPES=("files:--format files --no-single-file" "files-single:--format files --single-file"
